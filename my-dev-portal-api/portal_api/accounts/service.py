@@ -1,0 +1,110 @@
+"""Account rules: sign-up, password checks, session lifecycle, admin promotion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal_api.accounts.models import AuthSession, User
+from portal_api.config import Settings
+from portal_api.db import utcnow
+from portal_api.errors import Conflict, Unauthorized, Unprocessable
+from portal_api.security import Passwords, SessionTokens
+
+COMMON_PASSWORDS = frozenset(
+    {"password", "password1", "password123", "1234567890", "12345678910", "qwertyuiop", "letmein123"}
+)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_strength(password: str, *, email: str, min_length: int) -> None:
+    if len(password) < min_length:
+        raise Unprocessable(f"Password must be at least {min_length} characters", code="weak_password")
+    if password.lower() in COMMON_PASSWORDS or password.lower() == email.lower():
+        raise Unprocessable("Password is too easy to guess", code="weak_password")
+    if len(set(password)) < 4:
+        raise Unprocessable("Password needs more different characters", code="weak_password")
+
+
+async def signup(
+    session: AsyncSession,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    email: str,
+    password: str,
+    name: str | None,
+) -> User:
+    email = normalize_email(email)
+    check_password_strength(password, email=email, min_length=settings.password_min_length)
+    user = User(
+        email=email,
+        name=name.strip() if name else None,
+        password_hash=passwords.hash(password),
+        is_admin=email in settings.admin_emails,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An account with this email already exists", code="email_taken") from exc
+    return user
+
+
+async def authenticate(session: AsyncSession, passwords: Passwords, *, email: str, password: str) -> User:
+    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    if not passwords.verify(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized("Email or password is wrong", code="invalid_credentials")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    return user
+
+
+async def start_session(session: AsyncSession, settings: Settings, user: User) -> AuthSession:
+    auth = AuthSession(
+        id=SessionTokens.new_session_id(),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(hours=settings.session_ttl_hours),
+    )
+    session.add(auth)
+    await session.flush()
+    return auth
+
+
+async def user_for_session(session: AsyncSession, session_id: str) -> User | None:
+    row = await session.execute(
+        select(User, AuthSession)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == session_id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > utcnow()
+        )
+    )
+    found = row.first()
+    return found[0] if found else None
+
+
+async def end_session(session: AsyncSession, session_id: str) -> None:
+    auth = await session.get(AuthSession, session_id)
+    if auth and auth.revoked_at is None:
+        auth.revoked_at = utcnow()
+
+
+async def ensure_admin(
+    session: AsyncSession, passwords: Passwords, *, email: str, password: str, name: str = "Admin"
+) -> User:
+    """Create (or promote) the provider admin; used by `make run` seeding and ADMIN_BOOTSTRAP_*."""
+    email = normalize_email(email)
+    user = await session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name=name, password_hash=passwords.hash(password), is_admin=True)
+        session.add(user)
+    else:
+        user.is_admin = True
+    await session.flush()
+    return user

@@ -1,0 +1,1 @@
+"""Provider admin: admin API tokens and console endpoints."""

@@ -1,0 +1,1 @@
+"""Billing: local mirror of Stripe customers and subscriptions."""

@@ -1,0 +1,1 @@
+"""Checkout: session creation and the idempotent exchange of a completed session."""

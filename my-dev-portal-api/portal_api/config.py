@@ -1,0 +1,83 @@
+"""Settings read from the environment and my-dev-portal-api/.env; one cached get_settings()."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+API_DIR = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=API_DIR / ".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    # Stripe: an empty STRIPE_API_BASE means real Stripe; the emulator sets it to its own URL.
+    stripe_api_key: SecretStr = SecretStr("sk_test_emulator")
+    stripe_api_base: str = ""
+    stripe_api_version: str = "2020-08-27"
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_timeout_seconds: float = 20.0
+    stripe_max_retries: int = 2
+
+    database_url: str = "sqlite+aiosqlite:///./portal.db"
+    database_echo: bool = False
+    run_migrations_on_start: bool = True
+
+    portal_url: str = "http://localhost:3000"
+    api_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+
+    session_ttl_hours: int = 24 * 14
+    session_cookie_name: str = "mdp_session"
+    cookie_secure: bool = False
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    password_min_length: int = 10
+
+    # API keys: mdp_live_/mdp_test_ prefix follows the Stripe key's mode unless set.
+    api_key_mode: Literal["live", "test"] | None = None
+    key_rotation_grace_hours: float = 24.0
+    past_due_grace_hours: float = 72.0
+    key_verify_cache_seconds: float = 30.0
+    key_verify_cache_size: int = 100_000
+
+    plans_cache_seconds: float = 60.0
+
+    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admin_bootstrap_email: str = ""
+    admin_bootstrap_password: SecretStr = SecretStr("")
+    admin_bootstrap_token: SecretStr = SecretStr("")
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("admin_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [e.strip().lower() for e in value.split(",") if e.strip()]
+        return value
+
+    @property
+    def key_mode(self) -> Literal["live", "test"]:
+        if self.api_key_mode:
+            return self.api_key_mode
+        return "live" if self.stripe_api_key.get_secret_value().startswith(("sk_live", "rk_live")) else "test"
+
+    def check_production_ready(self) -> None:
+        """Refuse to run in production with development secrets."""
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            raise RuntimeError("SECRET_KEY must be set to a random value in production")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

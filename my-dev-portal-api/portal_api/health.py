@@ -1,0 +1,16 @@
+"""Liveness/readiness endpoint: answers when the app is up and its database reachable."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from portal_api.deps import Session
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz(session: Session) -> dict[str, str]:
+    await session.execute(text("SELECT 1"))
+    return {"status": "ok"}

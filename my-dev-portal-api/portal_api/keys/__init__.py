@@ -1,0 +1,1 @@
+"""API keys: issue, rotate, revoke, verify."""

@@ -1,0 +1,29 @@
+"""Run Alembic migrations from code: at start-up (inside the event loop) or from the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+API_DIR = Path(__file__).resolve().parent.parent
+
+
+def alembic_config() -> Config:
+    cfg = Config(str(API_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(API_DIR / "migrations"))
+    return cfg
+
+
+def _upgrade(connection: Connection) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "heads")
+
+
+async def upgrade_database(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)

@@ -1,0 +1,22 @@
+"""Imports every table so Base.metadata is complete (for Alembic and tests)."""
+
+from portal_api.accounts.models import AuthSession, User
+from portal_api.admin.models import AdminToken
+from portal_api.billing.models import Customer, Subscription, SubscriptionItem
+from portal_api.checkout.models import ProvisionedCheckout
+from portal_api.db import Base
+from portal_api.keys.models import ApiKey
+from portal_api.webhooks.models import WebhookEvent
+
+__all__ = [
+    "AdminToken",
+    "ApiKey",
+    "AuthSession",
+    "Base",
+    "Customer",
+    "ProvisionedCheckout",
+    "Subscription",
+    "SubscriptionItem",
+    "User",
+    "WebhookEvent",
+]

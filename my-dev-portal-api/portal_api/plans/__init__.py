@@ -1,0 +1,1 @@
+"""Plans: the public catalog read from Stripe."""

@@ -1,0 +1,66 @@
+"""Secrets handling: argon2 password hashing, signed session tokens, keyed hashes of API keys and tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from portal_api.config import Settings
+
+
+class Passwords:
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
+        )
+        # Verifying against this when the email is unknown keeps login timing the same for both cases.
+        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return (
+                self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(password_hash)
+
+
+class SessionTokens:
+    """A session token is the session row's id signed with SECRET_KEY: forgery-proof and revocable."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._serializer = URLSafeSerializer(settings.secret_key.get_secret_value(), salt="mdp-session")
+
+    @staticmethod
+    def new_session_id() -> str:
+        return secrets.token_urlsafe(32)
+
+    def sign(self, session_id: str) -> str:
+        return self._serializer.dumps(session_id)
+
+    def unsign(self, token: str) -> str | None:
+        try:
+            value = self._serializer.loads(token)
+        except BadSignature:
+            return None
+        return value if isinstance(value, str) else None
+
+
+def keyed_hash(secret_key: str, value: str) -> str:
+    """HMAC-SHA256 of an API key or token: without SECRET_KEY a leaked table is useless."""
+    return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def new_secret(prefix: str, nbytes: int = 32) -> str:
+    return prefix + secrets.token_urlsafe(nbytes)
