@@ -1,0 +1,331 @@
+"""Typed httpx client for the portal API; the only module that knows the API's URLs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from my_dev_portal.config import get_settings
+
+
+class ApiError(Exception):
+    """The API answered with an error: `{"error": {"code", "message"}}`, or was unreachable (status 0)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class _Model(BaseModel):
+    # The API may grow fields; the portal reads the ones it knows.
+    model_config = ConfigDict(extra="ignore")
+
+
+class User(_Model):
+    id: str
+    email: str
+    name: str | None = None
+    is_admin: bool = False
+
+
+class AuthResult(_Model):
+    user: User
+    token: str
+
+
+class Tier(_Model):
+    up_to: int | None
+    unit_amount: int | None = None
+    flat_amount: int | None = None
+
+
+class TransformQuantity(_Model):
+    divide_by: int
+    round: Literal["up", "down"] = "up"
+
+
+class Plan(_Model):
+    price_id: str
+    product_id: str
+    product_name: str
+    product_description: str | None = None
+    nickname: str | None = None
+    currency: str
+    unit_amount: int | None = None
+    billing_scheme: Literal["per_unit", "tiered"] = "per_unit"
+    tiers: list[Tier] | None = None
+    tiers_mode: Literal["graduated", "volume"] | None = None
+    transform_quantity: TransformQuantity | None = None
+    interval: Literal["day", "week", "month", "year"] = "month"
+    interval_count: int = 1
+    usage_type: Literal["licensed", "metered"] = "licensed"
+    aggregate_usage: str | None = None
+    # Not in the API yet; lets a plan say what one unit is ("call", "token", ...).
+    unit_label: str | None = None
+
+
+class CheckoutSession(_Model):
+    id: str
+    url: str
+
+
+class Customer(_Model):
+    id: str
+    email: str | None = None
+    name: str | None = None
+
+
+class SubscriptionItem(_Model):
+    id: str
+    price: Any = None
+    product: Any = None
+
+
+class CompletedSubscription(_Model):
+    id: str
+    status: str
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    items: list[SubscriptionItem] = []
+
+
+class KeySecret(_Model):
+    """A key with its secret: the API shows a secret in the one response that created it."""
+
+    id: str
+    name: str
+    prefix: str
+    secret: str
+
+
+class CheckoutCompletion(_Model):
+    customer: Customer
+    subscription: CompletedSubscription
+    keys_created: int = 0
+    key: KeySecret | None = None
+
+
+class SubscriptionPlan(_Model):
+    price_id: str
+    nickname: str | None = None
+    product_name: str
+
+
+class Subscription(_Model):
+    id: str
+    status: str
+    plan: SubscriptionPlan
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    cancel_at_period_end: bool = False
+
+
+class ApiKey(_Model):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    status: str = "active"
+
+
+class CreatedKey(ApiKey):
+    secret: str
+
+
+class UsagePoint(_Model):
+    start: datetime
+    value: float
+
+
+class MeterUsage(_Model):
+    meter_id: str
+    name: str
+    unit: str | None = None
+    series: list[UsagePoint] = []
+    period_value: float = 0
+    estimated_amount: int | None = None
+    currency: str | None = None
+
+
+class Usage(_Model):
+    meters: list[MeterUsage] = []
+
+
+class InvoiceLine(_Model):
+    description: str | None = None
+    amount: int = 0
+    currency: str | None = None
+
+
+class StripeUpcoming(_Model):
+    amount_due: int
+    currency: str
+    lines: list[InvoiceLine] = []
+
+
+class Estimate(_Model):
+    amount: int
+    currency: str
+
+
+class UpcomingInvoice(_Model):
+    stripe: StripeUpcoming | None = None
+    estimate: Estimate | None = None
+
+
+class PortalApi(Protocol):
+    """What the portal asks of the API; State handlers depend on this, tests pass a fake."""
+
+    async def signup(self, email: str, password: str, name: str | None = None) -> AuthResult: ...
+    async def login(self, email: str, password: str) -> AuthResult: ...
+    async def logout(self) -> None: ...
+    async def me(self) -> User: ...
+    async def plans(self) -> list[Plan]: ...
+    async def create_checkout_session(self, price_id: str) -> CheckoutSession: ...
+    async def complete_checkout_session(self, checkout_session_id: str) -> CheckoutCompletion: ...
+    async def subscription(self) -> Subscription | None: ...
+    async def billing_portal(self) -> str: ...
+    async def keys(self) -> list[ApiKey]: ...
+    async def create_key(self, name: str) -> CreatedKey: ...
+    async def rotate_key(self, key_id: str) -> CreatedKey: ...
+    async def revoke_key(self, key_id: str) -> ApiKey: ...
+    async def usage(self, start: datetime, end: datetime, granularity: str = "day") -> Usage | None: ...
+    async def upcoming_invoice(self) -> UpcomingInvoice | None: ...
+
+
+class HttpPortalApi:
+    """PortalApi over HTTP, with the user's session token as a bearer token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str = "",
+        *,
+        timeout: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._transport = transport
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            async with httpx.AsyncClient(
+                base_url=self._base_url, timeout=self._timeout, transport=self._transport
+            ) as client:
+                response = await client.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "api_unreachable", "The portal API cannot be reached right now.") from exc
+        if response.is_error:
+            raise _error_from(response)
+        return response
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return (await self._request(method, path, **kwargs)).json()
+
+    async def _json_or_none(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON body, or None when the API says 404 (no such thing yet, or no such endpoint yet)."""
+        try:
+            return await self._json(method, path, **kwargs)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def signup(self, email: str, password: str, name: str | None = None) -> AuthResult:
+        body: dict[str, str] = {"email": email, "password": password}
+        if name:
+            body["name"] = name
+        return AuthResult.model_validate(await self._json("POST", "/v1/auth/signup", json=body))
+
+    async def login(self, email: str, password: str) -> AuthResult:
+        body = {"email": email, "password": password}
+        return AuthResult.model_validate(await self._json("POST", "/v1/auth/login", json=body))
+
+    async def logout(self) -> None:
+        await self._request("POST", "/v1/auth/logout")
+
+    async def me(self) -> User:
+        return User.model_validate(await self._json("GET", "/v1/me"))
+
+    async def plans(self) -> list[Plan]:
+        body = await self._json("GET", "/v1/plans")
+        return [Plan.model_validate(item) for item in body["data"]]
+
+    async def create_checkout_session(self, price_id: str) -> CheckoutSession:
+        body = await self._json("POST", "/v1/checkout/sessions", json={"price_id": price_id})
+        return CheckoutSession.model_validate(body)
+
+    async def complete_checkout_session(self, checkout_session_id: str) -> CheckoutCompletion:
+        path = f"/v1/checkout/sessions/{quote(checkout_session_id, safe='')}/complete"
+        return CheckoutCompletion.model_validate(await self._json("POST", path))
+
+    async def subscription(self) -> Subscription | None:
+        body = await self._json_or_none("GET", "/v1/subscription")
+        return None if body is None else Subscription.model_validate(body)
+
+    async def billing_portal(self) -> str:
+        return str((await self._json("POST", "/v1/billing-portal"))["url"])
+
+    async def keys(self) -> list[ApiKey]:
+        body = await self._json("GET", "/v1/keys")
+        return [ApiKey.model_validate(item) for item in body["data"]]
+
+    async def create_key(self, name: str) -> CreatedKey:
+        return CreatedKey.model_validate(await self._json("POST", "/v1/keys", json={"name": name}))
+
+    async def rotate_key(self, key_id: str) -> CreatedKey:
+        path = f"/v1/keys/{quote(key_id, safe='')}/rotate"
+        return CreatedKey.model_validate(await self._json("POST", path))
+
+    async def revoke_key(self, key_id: str) -> ApiKey:
+        return ApiKey.model_validate(await self._json("DELETE", f"/v1/keys/{quote(key_id, safe='')}"))
+
+    async def usage(self, start: datetime, end: datetime, granularity: str = "day") -> Usage | None:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "granularity": granularity}
+        body = await self._json_or_none("GET", "/v1/usage", params=params)
+        return None if body is None else Usage.model_validate(body)
+
+    async def upcoming_invoice(self) -> UpcomingInvoice | None:
+        body = await self._json_or_none("GET", "/v1/invoices/upcoming")
+        return None if body is None else UpcomingInvoice.model_validate(body)
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    """The API's own error code and message, so the user sees what the API said."""
+    try:
+        error = response.json()["error"]
+        return ApiError(response.status_code, str(error["code"]), str(error["message"]))
+    except (ValueError, KeyError, TypeError):
+        pass
+    try:
+        # FastAPI's own validation errors: {"detail": [{"msg": ...}]} or {"detail": "..."}.
+        detail = response.json()["detail"]
+        if isinstance(detail, list):
+            message = "; ".join(str(item.get("msg", item)) for item in detail)
+        else:
+            message = str(detail)
+        return ApiError(response.status_code, "invalid_request", message)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    reason = response.reason_phrase or "error"
+    return ApiError(response.status_code, "http_error", f"The API answered {response.status_code} {reason}.")
+
+
+def make_client(token: str = "") -> PortalApi:
+    """The API client State handlers use; tests replace this function to hand them a fake."""
+    settings = get_settings()
+    return HttpPortalApi(settings.API_URL, token, timeout=settings.API_TIMEOUT)

@@ -1,0 +1,91 @@
+"""The dashboard's subscription card and upcoming-invoice card."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.vars import ObjectVar
+
+from my_dev_portal import routes
+from my_dev_portal.state.dashboard import DashboardState, InvoiceLineView
+
+
+def subscription_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Plan", size="4", as_="h2"),
+            rx.cond(
+                DashboardState.has_subscription,
+                rx.vstack(
+                    rx.hstack(
+                        rx.text(DashboardState.plan_name, size="5", weight="bold", id="plan-name"),
+                        rx.badge(DashboardState.status, color_scheme=DashboardState.status_color, size="2"),
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    rx.cond(
+                        DashboardState.current_period != "",
+                        rx.text(
+                            "Current period: ", DashboardState.current_period, color_scheme="gray", size="2"
+                        ),
+                    ),
+                    rx.cond(
+                        DashboardState.cancel_at_period_end,
+                        rx.text("Ends at the close of this period.", color_scheme="orange", size="2"),
+                    ),
+                    rx.button(
+                        rx.cond(
+                            DashboardState.opening_billing_portal,
+                            rx.spinner(size="2"),
+                            rx.icon("credit_card"),
+                        ),
+                        "Manage billing",
+                        on_click=DashboardState.open_billing_portal,
+                        disabled=DashboardState.opening_billing_portal,
+                        variant="soft",
+                    ),
+                    spacing="2",
+                ),
+                rx.vstack(
+                    rx.text("You have no subscription yet.", color_scheme="gray"),
+                    rx.link(rx.button("Choose a plan"), href=routes.PRICING),
+                ),
+            ),
+            width="100%",
+            min_height="10em",
+        ),
+        width="100%",
+    )
+
+
+def _invoice_line(line: ObjectVar[InvoiceLineView]) -> rx.Component:
+    return rx.table.row(rx.table.cell(line.description), rx.table.cell(line.amount, text_align="right"))
+
+
+def invoice_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Upcoming invoice", size="4", as_="h2"),
+            rx.cond(
+                DashboardState.invoice_available,
+                rx.vstack(
+                    rx.cond(
+                        DashboardState.invoice_total != "",
+                        rx.text(DashboardState.invoice_total, size="6", weight="bold"),
+                    ),
+                    rx.cond(
+                        DashboardState.estimate_total != "",
+                        rx.text("Estimated from usage so far: ", DashboardState.estimate_total, size="2"),
+                    ),
+                    rx.table.root(
+                        rx.table.body(rx.foreach(DashboardState.invoice_lines, _invoice_line)), size="1"
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                rx.text("No upcoming invoice to show yet.", color_scheme="gray"),
+            ),
+            width="100%",
+            min_height="10em",
+        ),
+        width="100%",
+    )

@@ -1,0 +1,1 @@
+"""One State class per feature of the portal."""

@@ -1,0 +1,173 @@
+"""The dashboard's subscription, usage and upcoming-invoice panels."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import reflex as rx
+
+from my_dev_portal.api_client import ApiError, Subscription, UpcomingInvoice, Usage
+from my_dev_portal.prices import EN_DASH, format_count, format_date, format_money
+from my_dev_portal.state.auth import AuthState
+
+# Radix colour of each subscription status badge.
+STATUS_COLORS = {
+    "active": "green",
+    "trialing": "blue",
+    "past_due": "orange",
+    "unpaid": "red",
+    "incomplete": "orange",
+    "incomplete_expired": "gray",
+    "canceled": "gray",
+    "paused": "gray",
+}
+
+
+@dataclasses.dataclass
+class MeterView:
+    """One meter's usage this period, with its per-day series for the chart."""
+
+    meter_id: str = ""
+    name: str = ""
+    unit: str = ""
+    period_total: str = ""
+    estimate: str = ""
+    points: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class InvoiceLineView:
+    description: str = ""
+    amount: str = ""
+
+
+def meter_views(usage: Usage) -> list[MeterView]:
+    views = []
+    for meter in usage.meters:
+        estimate = ""
+        if meter.estimated_amount is not None and meter.currency:
+            estimate = format_money(meter.estimated_amount, meter.currency)
+        views.append(
+            MeterView(
+                meter_id=meter.meter_id,
+                name=meter.name,
+                unit=meter.unit or "",
+                period_total=format_count(meter.period_value),
+                estimate=estimate,
+                points=[{"day": f"{p.start:%b} {p.start.day}", "value": p.value} for p in meter.series],
+            )
+        )
+    return views
+
+
+class DashboardState(rx.State):
+    """What the signed-in customer pays for, has used, and will be billed."""
+
+    loaded: bool = False
+    error: str = ""
+
+    has_subscription: bool = False
+    plan_name: str = ""
+    status: str = ""
+    status_color: str = "gray"
+    current_period: str = ""
+    cancel_at_period_end: bool = False
+
+    usage_available: bool = False
+    meters: list[MeterView] = []
+
+    invoice_available: bool = False
+    invoice_total: str = ""
+    invoice_lines: list[InvoiceLineView] = []
+    estimate_total: str = ""
+
+    opening_billing_portal: bool = False
+
+    @rx.event
+    async def load(self):
+        auth = await self.get_state(AuthState)
+        if not auth.token:
+            return None
+        self.error = ""
+        api = auth.api()
+        try:
+            subscription = await api.subscription()
+        except ApiError as exc:
+            if exc.status == 401:
+                return auth.session_expired()
+            self.error = exc.message
+            self.loaded = True
+            return None
+        self._show_subscription(subscription)
+        now = datetime.now(UTC)
+        start = (subscription.current_period_start if subscription else None) or now - timedelta(days=30)
+        try:
+            self._show_usage(await api.usage(start, now, "day"))
+        except ApiError as exc:
+            self._show_usage(None)
+            self.error = f"Usage could not be loaded: {exc.message}"
+        try:
+            self._show_invoice(await api.upcoming_invoice())
+        except ApiError as exc:
+            self._show_invoice(None)
+            self.error = f"The upcoming invoice could not be loaded: {exc.message}"
+        self.loaded = True
+        return None
+
+    def _show_subscription(self, subscription: Subscription | None) -> None:
+        self.has_subscription = subscription is not None
+        if subscription is None:
+            self.plan_name = self.status = self.current_period = ""
+            self.cancel_at_period_end = False
+            return
+        plan = subscription.plan
+        self.plan_name = f"{plan.product_name} · {plan.nickname}" if plan.nickname else plan.product_name
+        self.status = subscription.status.replace("_", " ")
+        self.status_color = STATUS_COLORS.get(subscription.status, "gray")
+        start, end = subscription.current_period_start, subscription.current_period_end
+        self.current_period = f"{format_date(start)} {EN_DASH} {format_date(end)}" if start and end else ""
+        self.cancel_at_period_end = subscription.cancel_at_period_end
+
+    def _show_usage(self, usage: Usage | None) -> None:
+        self.usage_available = usage is not None
+        self.meters = meter_views(usage) if usage is not None else []
+
+    def _show_invoice(self, invoice: UpcomingInvoice | None) -> None:
+        self.invoice_available = invoice is not None and (
+            invoice.stripe is not None or invoice.estimate is not None
+        )
+        self.invoice_total = self.estimate_total = ""
+        self.invoice_lines = []
+        if invoice is None:
+            return
+        if invoice.stripe is not None:
+            currency = invoice.stripe.currency
+            self.invoice_total = format_money(invoice.stripe.amount_due, currency)
+            self.invoice_lines = [
+                InvoiceLineView(
+                    description=line.description or "",
+                    amount=format_money(line.amount, line.currency or currency),
+                )
+                for line in invoice.stripe.lines
+            ]
+        if invoice.estimate is not None:
+            self.estimate_total = format_money(invoice.estimate.amount, invoice.estimate.currency)
+
+    @rx.event
+    async def open_billing_portal(self):
+        """Send the browser to Stripe's customer portal (or the emulator's)."""
+        auth = await self.get_state(AuthState)
+        self.opening_billing_portal = True
+        self.error = ""
+        try:
+            url = await auth.api().billing_portal()
+        except ApiError as exc:
+            self.opening_billing_portal = False
+            if exc.status == 401:
+                return auth.session_expired()
+            self.error = f"Billing could not be opened: {exc.message}"
+            return None
+        self.opening_billing_portal = False
+        return rx.redirect(url)
