@@ -8,19 +8,36 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from portal_api.accounts.router import router as accounts_router
+from portal_api.admin.router import router as admin_router
+from portal_api.billing.router import router as billing_router
 from portal_api.bootstrap import bootstrap_admin
+from portal_api.checkout.router import router as checkout_router
 from portal_api.config import Settings, get_settings
 from portal_api.db import create_engine, create_session_factory
 from portal_api.errors import install_error_handlers
 from portal_api.health import router as health_router
+from portal_api.jobs import start_jobs, stop_jobs
+from portal_api.keys.router import router as keys_router
+from portal_api.keys.verify import KeyVerifier
 from portal_api.logging_setup import configure_logging
 from portal_api.migrate import upgrade_database
+from portal_api.plans.router import router as plans_router
+from portal_api.plans.service import PlanCatalog
 from portal_api.security import Passwords, SessionTokens
+from portal_api.stripe_client import StripeGateway
+from portal_api.webhooks.router import router as webhooks_router
+from portal_api.webhooks.service import WebhookInbox
 
 
 def api_v1_router() -> APIRouter:
     v1 = APIRouter(prefix="/v1")
     v1.include_router(accounts_router)
+    v1.include_router(keys_router)
+    v1.include_router(admin_router)
+    v1.include_router(plans_router)
+    v1.include_router(checkout_router)
+    v1.include_router(billing_router)
+    v1.include_router(webhooks_router)
     return v1
 
 
@@ -36,7 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.run_migrations_on_start:
             await upgrade_database(engine)
         await bootstrap_admin(app)
+        scheduler = start_jobs(app)
         yield
+        stop_jobs(scheduler)
+        await app.state.stripe.aclose()
         await engine.dispose()
 
     app = FastAPI(title="My Dev Portal API", version="0.1.0", lifespan=lifespan)
@@ -45,6 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     app.state.passwords = Passwords(settings)
     app.state.session_tokens = SessionTokens(settings)
+    app.state.key_verifier = KeyVerifier(settings)
+    app.state.stripe = StripeGateway(settings)
+    app.state.plan_catalog = PlanCatalog(app.state.stripe, ttl_seconds=settings.plans_cache_seconds)
+    app.state.webhook_inbox = WebhookInbox(app.state.session_factory, app.state.stripe, settings)
 
     install_error_handlers(app)
     app.include_router(health_router)

@@ -1,0 +1,165 @@
+"""The key verification hot path: shape check, keyed hash, cache or one indexed query, verdict by clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal_api.billing.models import Customer, Subscription
+from portal_api.config import Settings
+from portal_api.db import utcnow
+from portal_api.keys.cache import KeyFacts, KeyVerifyCache
+from portal_api.keys.last_used import LastUsedRecorder
+from portal_api.keys.models import ApiKey
+from portal_api.security import keyed_hash
+
+# mdp_live_/mdp_test_ + secrets.token_urlsafe(32) (43 chars); a little slack for other lengths.
+KEY_SHAPE = re.compile(r"mdp_(?:live|test)_[A-Za-z0-9_-]{16,128}")
+ACTIVE_STATUSES = frozenset({"active", "trialing"})
+
+# Reasons a key is not valid (the `reason` field of POST /v1/keys/verify).
+UNKNOWN_KEY = "unknown_key"
+REVOKED = "revoked"
+EXPIRED = "expired"
+NO_SUBSCRIPTION = "no_subscription"
+SUBSCRIPTION_INACTIVE = "subscription_inactive"
+PAST_DUE_GRACE_EXPIRED = "past_due_grace_expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    price_id: str | None
+    nickname: str | None
+    product_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    valid: bool
+    reason: str | None
+    key_id: str | None = None
+    user_id: str | None = None
+    customer_id: str | None = None
+    subscription_status: str | None = None
+    plan: Plan | None = None
+
+
+UNKNOWN = Verification(valid=False, reason=UNKNOWN_KEY)
+
+# The most relevant subscription first: active/trialing, then past_due (maybe in grace), then the rest;
+# newest first within each group. One row: key by unique hash, subscriptions and customer by indexed user_id.
+_RELEVANCE = case(
+    (Subscription.status.in_(sorted(ACTIVE_STATUSES)), 0), (Subscription.status == "past_due", 1), else_=2
+)
+_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.user_id,
+        ApiKey.revoked_at,
+        ApiKey.expires_at,
+        Customer.stripe_customer_id,
+        Subscription.stripe_customer_id,
+        Subscription.status,
+        Subscription.status_changed_at,
+        Subscription.price_id,
+        Subscription.plan_nickname,
+        Subscription.product_name,
+    )
+    .outerjoin(Subscription, Subscription.user_id == ApiKey.user_id)
+    .outerjoin(Customer, and_(Customer.user_id == ApiKey.user_id, Customer.deleted_at.is_(None)))
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+    .order_by(_RELEVANCE, Subscription.created_at.desc())
+    .limit(1)
+)
+
+
+async def load_facts(session: AsyncSession, key_hash: str) -> KeyFacts | None:
+    row = (await session.execute(_LOOKUP, {"key_hash": key_hash})).first()
+    if row is None:
+        return None
+    (key_id, user_id, revoked_at, expires_at, customer_id, sub_customer_id, status, changed_at, *plan) = row
+    return KeyFacts(
+        key_id=key_id,
+        user_id=user_id,
+        revoked_at=revoked_at,
+        expires_at=expires_at,
+        customer_id=customer_id or sub_customer_id,
+        subscription_status=status,
+        status_changed_at=changed_at,
+        price_id=plan[0],
+        plan_nickname=plan[1],
+        product_name=plan[2],
+    )
+
+
+def judge(facts: KeyFacts | None, *, now: datetime, past_due_grace: timedelta) -> Verification:
+    """The verdict for `facts` at `now`: the checks in the order a caller should hear about them."""
+    if facts is None:
+        return UNKNOWN
+    status = facts.subscription_status
+    plan = Plan(facts.price_id, facts.plan_nickname, facts.product_name) if status is not None else None
+
+    def verdict(reason: str | None) -> Verification:
+        return Verification(
+            valid=reason is None,
+            reason=reason,
+            key_id=facts.key_id,
+            user_id=facts.user_id,
+            customer_id=facts.customer_id,
+            subscription_status=status,
+            plan=plan,
+        )
+
+    if facts.revoked_at is not None:
+        return verdict(REVOKED)
+    if facts.expires_at is not None and facts.expires_at <= now:
+        return verdict(EXPIRED)
+    if status is None:
+        return verdict(NO_SUBSCRIPTION)
+    if status in ACTIVE_STATUSES:
+        return verdict(None)
+    if status == "past_due":
+        changed_at = facts.status_changed_at
+        in_grace = changed_at is not None and now - changed_at < past_due_grace
+        return verdict(None if in_grace else PAST_DUE_GRACE_EXPIRED)
+    return verdict(SUBSCRIPTION_INACTIVE)
+
+
+class KeyVerifier:
+    """One per app (app.state.key_verifier): the cache, the last_used recorder and the clock."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._secret = settings.secret_key.get_secret_value()
+        self.past_due_grace = timedelta(hours=settings.past_due_grace_hours)
+        self.cache = KeyVerifyCache(
+            ttl_seconds=settings.key_verify_cache_seconds, max_size=settings.key_verify_cache_size
+        )
+        self.last_used = LastUsedRecorder()
+        self.clock = clock
+
+    def key_hash(self, secret: str) -> str:
+        return keyed_hash(self._secret, secret)
+
+    async def verify(self, session: AsyncSession, key: str) -> Verification:
+        """Verify an API key string. Never raises for a bad key: a malformed one is simply unknown."""
+        key = key.strip()
+        if KEY_SHAPE.fullmatch(key) is None:
+            return UNKNOWN
+        key_hash = self.key_hash(key)
+        hit, facts = self.cache.get(key_hash)
+        if not hit:
+            epoch = self.cache.epoch
+            facts = await load_facts(session, key_hash)
+            self.cache.put(key_hash, facts, epoch=epoch)
+        now = self.clock()
+        result = judge(facts, now=now, past_due_grace=self.past_due_grace)
+        if result.key_id is not None:  # also for revoked/expired keys: "still in use" is worth showing
+            self.last_used.note(result.key_id, now)
+        if self.last_used.flush_due():
+            await self.last_used.flush(session)
+        return result
