@@ -47,7 +47,9 @@ def render_endpoint(store: Store, endpoint: dict[str, Any], version: str) -> dic
 
 @route("POST", "/v1/webhook_endpoints")
 def create(call: Call) -> dict[str, Any]:
-    url = str(call.require("url"))
+    if call.params.get("url") is None:
+        raise missing("url")
+    url = str(call.params["url"])  # an empty url is the emulator's recording-only endpoint
     events = [str(e) for e in as_list(call.params.get("enabled_events"), "enabled_events")]
     if not events:
         raise missing("enabled_events")
