@@ -48,6 +48,8 @@ def test_responses_carry_request_id_and_version(legacy):
 
 def test_missing_header_version_defaults_to_2020_08_27(emulator):
     response = httpx.post(
-        f"{emulator.url}/v1/customers", headers={"Authorization": "Bearer sk_test_x"}, data={"email": "a@b.co"}
+        f"{emulator.url}/v1/customers",
+        headers={"Authorization": "Bearer sk_test_x"},
+        data={"email": "a@b.co"},
     )
     assert response.headers["Stripe-Version"] == "2020-08-27"

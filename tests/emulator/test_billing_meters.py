@@ -8,7 +8,12 @@ from tests.emulator.conftest import preview_total
 
 def _meter(client, formula="sum", event_name="api_calls", **extra):
     return client.v1.billing.meters.create(
-        {"display_name": "API calls", "event_name": event_name, "default_aggregation": {"formula": formula}, **extra}
+        {
+            "display_name": "API calls",
+            "event_name": event_name,
+            "default_aggregation": {"formula": formula},
+            **extra,
+        }
     )
 
 

@@ -5,7 +5,9 @@ import stripe
 
 
 def test_customer_create_has_stripe_shape(legacy, emulator):
-    customer = legacy.v1.customers.create({"email": "a@example.com", "name": "Ada", "metadata": {"user_id": "42"}})
+    customer = legacy.v1.customers.create(
+        {"email": "a@example.com", "name": "Ada", "metadata": {"user_id": "42"}}
+    )
     assert customer.id.startswith("cus_")
     assert customer.object == "customer"
     assert customer.livemode is False

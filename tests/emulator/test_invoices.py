@@ -43,14 +43,19 @@ def test_upcoming_invoice_bills_usage_by_graduated_tiers_with_flat_amounts(legac
     )
     (line,) = invoice["lines"]["data"]
     assert (line["amount"], line["quantity"], line["price"]["id"]) == (expected, 12_000, price.id)
-    assert line["period"] == {"start": subscription.current_period_start, "end": subscription.current_period_end}
+    assert line["period"] == {
+        "start": subscription.current_period_start,
+        "end": subscription.current_period_end,
+    }
     assert invoice["period_start"] == subscription.current_period_start
     assert invoice["currency"] == "usd"
 
 
 def test_volume_tiers_with_flat_amount_in_preview(legacy):
     price = _tiered(
-        legacy, "volume", [{"up_to": 100, "unit_amount": 10}, {"up_to": "inf", "unit_amount": 7, "flat_amount": 300}]
+        legacy,
+        "volume",
+        [{"up_to": 100, "unit_amount": 10}, {"up_to": "inf", "unit_amount": 7, "flat_amount": 300}],
     )
     subscription = subscribe(legacy, price.id)
     _usage(legacy, subscription, 150)
@@ -99,10 +104,16 @@ def test_preview_without_subscription_is_invoice_upcoming_none(legacy):
 
 
 def test_roll_over_invoices_are_listed_retrieved_with_lines(legacy, emulator):
-    subscription = subscribe(legacy, recurring_price(legacy, unit_amount=300, recurring={"interval": "day"}).id)
+    subscription = subscribe(
+        legacy, recurring_price(legacy, unit_amount=300, recurring={"interval": "day"}).id
+    )
     emulator.advance_clock(days=2, seconds=5)
     invoices = legacy.v1.invoices.list({"subscription": subscription.id})
-    assert [i.billing_reason for i in invoices.data] == ["subscription_cycle", "subscription_cycle", "subscription_create"]
+    assert [i.billing_reason for i in invoices.data] == [
+        "subscription_cycle",
+        "subscription_cycle",
+        "subscription_create",
+    ]
     assert [i.amount_paid for i in invoices.data] == [300, 300, 300]
     latest = legacy.v1.invoices.retrieve(invoices.data[0].id)
     assert latest.status == "paid"
@@ -110,7 +121,9 @@ def test_roll_over_invoices_are_listed_retrieved_with_lines(legacy, emulator):
 
 
 def test_past_due_subscription_invoices_stay_open(legacy, emulator):
-    subscription = subscribe(legacy, recurring_price(legacy, unit_amount=300, recurring={"interval": "day"}).id)
+    subscription = subscribe(
+        legacy, recurring_price(legacy, unit_amount=300, recurring={"interval": "day"}).id
+    )
     emulator.set_subscription_status(subscription.id, "past_due")
     emulator.advance_clock(days=1, seconds=1)
     latest = legacy.v1.invoices.retrieve(legacy.v1.subscriptions.retrieve(subscription.id).latest_invoice)

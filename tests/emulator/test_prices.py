@@ -102,9 +102,17 @@ def test_tiers_are_only_returned_when_expanded(legacy):
     [
         ({"unit_amount": 5}, "currency"),
         ({"currency": "usd"}, "unit_amount"),
-        ({"currency": "usd", "unit_amount": 5, "recurring": {"interval": "fortnight"}}, "recurring[interval]"),
         (
-            {"currency": "usd", "billing_scheme": "tiered", "tiers_mode": "volume", "tiers": [{"up_to": 10, "unit_amount": 1}]},
+            {"currency": "usd", "unit_amount": 5, "recurring": {"interval": "fortnight"}},
+            "recurring[interval]",
+        ),
+        (
+            {
+                "currency": "usd",
+                "billing_scheme": "tiered",
+                "tiers_mode": "volume",
+                "tiers": [{"up_to": 10, "unit_amount": 1}],
+            },
             "tiers[0][up_to]",
         ),
         (
@@ -112,7 +120,11 @@ def test_tiers_are_only_returned_when_expanded(legacy):
             "tiers_mode",
         ),
         (
-            {"currency": "usd", "unit_amount": 5, "transform_quantity": {"divide_by": 10, "round": "sideways"}},
+            {
+                "currency": "usd",
+                "unit_amount": 5,
+                "transform_quantity": {"divide_by": 10, "round": "sideways"},
+            },
             "transform_quantity[round]",
         ),
     ],
@@ -128,7 +140,13 @@ def test_price_list_filters(legacy):
     prod = product(legacy)
     other = product(legacy, "Other")
     licensed = legacy.v1.prices.create(
-        {"product": prod.id, "currency": "usd", "unit_amount": 5, "lookup_key": "a", "recurring": {"interval": "month"}}
+        {
+            "product": prod.id,
+            "currency": "usd",
+            "unit_amount": 5,
+            "lookup_key": "a",
+            "recurring": {"interval": "month"},
+        }
     )
     metered = legacy.v1.prices.create(
         {
@@ -139,7 +157,9 @@ def test_price_list_filters(legacy):
             "recurring": {"interval": "month", "usage_type": "metered"},
         }
     )
-    one_time = legacy.v1.prices.create({"product": other.id, "currency": "usd", "unit_amount": 9, "active": False})
+    one_time = legacy.v1.prices.create(
+        {"product": other.id, "currency": "usd", "unit_amount": 9, "active": False}
+    )
 
     def ids(**params):
         return [p.id for p in legacy.v1.prices.list(params).data]
@@ -155,12 +175,20 @@ def test_price_list_filters(legacy):
 
 def test_lookup_key_is_unique_unless_transferred(legacy):
     prod = product(legacy)
-    first = legacy.v1.prices.create({"product": prod.id, "currency": "usd", "unit_amount": 1, "lookup_key": "k"})
+    first = legacy.v1.prices.create(
+        {"product": prod.id, "currency": "usd", "unit_amount": 1, "lookup_key": "k"}
+    )
     with pytest.raises(stripe.InvalidRequestError) as info:
         legacy.v1.prices.create({"product": prod.id, "currency": "usd", "unit_amount": 2, "lookup_key": "k"})
     assert info.value.param == "lookup_key"
     second = legacy.v1.prices.create(
-        {"product": prod.id, "currency": "usd", "unit_amount": 2, "lookup_key": "k", "transfer_lookup_key": True}
+        {
+            "product": prod.id,
+            "currency": "usd",
+            "unit_amount": 2,
+            "lookup_key": "k",
+            "transfer_lookup_key": True,
+        }
     )
     assert second.lookup_key == "k"
     assert legacy.v1.prices.retrieve(first.id).lookup_key is None

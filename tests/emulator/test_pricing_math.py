@@ -7,7 +7,11 @@ import pytest
 from stripe_emulator.pricing import amount_for_quantity
 
 PER_UNIT = {"billing_scheme": "per_unit", "unit_amount": 25}
-PACKAGE_UP = {"billing_scheme": "per_unit", "unit_amount": 1000, "transform_quantity": {"divide_by": 1000, "round": "up"}}
+PACKAGE_UP = {
+    "billing_scheme": "per_unit",
+    "unit_amount": 1000,
+    "transform_quantity": {"divide_by": 1000, "round": "up"},
+}
 PACKAGE_DOWN = {**PACKAGE_UP, "transform_quantity": {"divide_by": 1000, "round": "down"}}
 GRADUATED = {
     "billing_scheme": "tiered",
@@ -30,7 +34,9 @@ def test_per_unit_is_quantity_times_unit_amount(quantity, amount):
     assert amount_for_quantity(PER_UNIT, quantity) == amount
 
 
-@pytest.mark.parametrize(("quantity", "amount"), [(0, 0), (1, 1000), (1000, 1000), (2500, 3000), (2001, 3000)])
+@pytest.mark.parametrize(
+    ("quantity", "amount"), [(0, 0), (1, 1000), (1000, 1000), (2500, 3000), (2001, 3000)]
+)
 def test_package_rounds_up_to_whole_packages(quantity, amount):
     assert amount_for_quantity(PACKAGE_UP, quantity) == amount
 

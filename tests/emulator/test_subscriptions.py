@@ -70,7 +70,9 @@ def test_update_metadata_cancel_at_period_end_and_items(legacy):
 
 
 def test_cancel_at_period_end_cancels_when_period_passes(legacy, emulator):
-    subscription = subscribe(legacy, recurring_price(legacy, unit_amount=100, recurring={"interval": "day"}).id)
+    subscription = subscribe(
+        legacy, recurring_price(legacy, unit_amount=100, recurring={"interval": "day"}).id
+    )
     legacy.v1.subscriptions.update(subscription.id, {"cancel_at_period_end": True})
     emulator.advance_clock(days=1, seconds=1)
     assert legacy.v1.subscriptions.retrieve(subscription.id).status == "canceled"
@@ -100,7 +102,11 @@ def test_roll_over_creates_paid_invoice_and_next_period(legacy, emulator):
     assert rolled.current_period_start == subscription.current_period_end
     assert rolled.current_period_end == subscription.current_period_end + 86_400
     invoice = legacy.v1.invoices.retrieve(rolled.latest_invoice)
-    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == ("paid", 2000, "subscription_cycle")
+    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == (
+        "paid",
+        2000,
+        "subscription_cycle",
+    )
     assert invoice.period_start == subscription.current_period_start
     assert invoice.period_end == subscription.current_period_end
     types = [d["type"] for d in emulator.webhook_deliveries()]
@@ -126,7 +132,9 @@ def test_subscription_items_list_and_retrieve(legacy):
 
 
 def test_one_time_price_cannot_be_subscribed(legacy):
-    price = legacy.v1.prices.create({"product": legacy.v1.products.create({"name": "x"}).id, "currency": "usd", "unit_amount": 1})
+    price = legacy.v1.prices.create(
+        {"product": legacy.v1.products.create({"name": "x"}).id, "currency": "usd", "unit_amount": 1}
+    )
     with pytest.raises(stripe.InvalidRequestError) as info:
         subscribe(legacy, price.id)
     assert info.value.param == "items[0][price]"

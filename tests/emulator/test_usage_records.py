@@ -76,7 +76,9 @@ def test_aggregate_usage_modes_in_one_period(legacy, mode, expected):
     assert preview_total(legacy, subscription) == expected
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("sum", 0), ("max", 0), ("last_during_period", 0), ("last_ever", 8)])
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("sum", 0), ("max", 0), ("last_during_period", 0), ("last_ever", 8)]
+)
 def test_only_last_ever_carries_usage_into_the_next_period(legacy, emulator, mode, expected):
     subscription, item_id = _metered(legacy, mode)
     _record(legacy, item_id, 8, subscription.current_period_start + 5)

@@ -50,12 +50,16 @@ def test_endpoint_create_reveals_secret_once(legacy):
 
 
 def test_delivery_is_signed_so_construct_event_accepts_it(legacy, emulator, receiver):
-    endpoint = legacy.v1.webhook_endpoints.create({"url": receiver.url, "enabled_events": ["customer.created"]})
+    endpoint = legacy.v1.webhook_endpoints.create(
+        {"url": receiver.url, "enabled_events": ["customer.created"]}
+    )
     customer = legacy.v1.customers.create({"email": "hook@example.com"})
     deliveries = emulator.wait_for_deliveries(1, url=receiver.url)
     assert [d["status"] for d in deliveries] == [200]
     (request,) = receiver.received
-    event = stripe.Webhook.construct_event(request["body"], request["headers"]["Stripe-Signature"], endpoint.secret)
+    event = stripe.Webhook.construct_event(
+        request["body"], request["headers"]["Stripe-Signature"], endpoint.secret
+    )
     assert event.type == "customer.created"
     assert event.data.object.id == customer.id
     assert event.data.object.email == "hook@example.com"
@@ -67,7 +71,9 @@ def test_tampered_body_fails_verification(legacy, emulator):
     (delivery,) = emulator.webhook_deliveries(type="customer.created")
     tampered = delivery["payload"].replace("t@example.com", "evil@example.com")
     with pytest.raises(stripe.SignatureVerificationError):
-        stripe.Webhook.construct_event(tampered, delivery["headers"]["Stripe-Signature"], EMULATOR_WEBHOOK_SECRET)
+        stripe.Webhook.construct_event(
+            tampered, delivery["headers"]["Stripe-Signature"], EMULATOR_WEBHOOK_SECRET
+        )
     event = stripe.Webhook.construct_event(
         delivery["payload"], delivery["headers"]["Stripe-Signature"], EMULATOR_WEBHOOK_SECRET
     )
