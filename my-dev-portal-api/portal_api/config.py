@@ -51,6 +51,13 @@ class Settings(BaseSettings):
 
     plans_cache_seconds: float = 60.0
 
+    # Background jobs (webhook inbox retries, later usage reporting) run inside the API process unless a
+    # separate worker runs them; tests turn this off and call the job functions directly.
+    run_jobs_in_process: bool = True
+    webhook_apply_timeout_seconds: float = 10.0
+    webhook_retry_interval_seconds: float = 30.0
+    webhook_max_attempts: int = 12
+
     admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     admin_bootstrap_email: str = ""
     admin_bootstrap_password: SecretStr = SecretStr("")

@@ -1,0 +1,113 @@
+"""The plan catalog: active recurring Stripe prices shaped for the pricing page, cached briefly in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from portal_api.plans.schemas import Plan, Tier, TransformQuantity
+from portal_api.stripe_client import StripeGateway
+
+
+def plan_from_price(price: dict[str, Any]) -> Plan:
+    """One Stripe price (product expanded, tiers included) as a Plan."""
+    product = price.get("product")
+    product = product if isinstance(product, dict) else {"id": product}
+    recurring = price.get("recurring") or {}
+    transform = price.get("transform_quantity")
+    tiers = price.get("tiers")
+    return Plan(
+        price_id=price["id"],
+        product_id=product["id"],
+        product_name=product.get("name"),
+        product_description=product.get("description"),
+        nickname=price.get("nickname"),
+        lookup_key=price.get("lookup_key"),
+        currency=price["currency"],
+        unit_amount=price.get("unit_amount"),
+        unit_amount_decimal=_decimal(price.get("unit_amount_decimal")),
+        billing_scheme=price.get("billing_scheme") or "per_unit",
+        tiers=[
+            Tier(
+                up_to=tier.get("up_to") if tier.get("up_to") != "inf" else None,
+                unit_amount=tier.get("unit_amount"),
+                unit_amount_decimal=_decimal(tier.get("unit_amount_decimal")),
+                flat_amount=tier.get("flat_amount"),
+            )
+            for tier in tiers
+        ]
+        if tiers
+        else None,
+        tiers_mode=price.get("tiers_mode"),
+        transform_quantity=TransformQuantity(divide_by=transform["divide_by"], round=transform["round"])
+        if transform
+        else None,
+        interval=recurring.get("interval") or "month",
+        interval_count=recurring.get("interval_count") or 1,
+        usage_type=recurring.get("usage_type") or "licensed",
+        aggregate_usage=recurring.get("aggregate_usage"),
+        meter=recurring.get("meter"),
+    )
+
+
+def _decimal(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+_INTERVAL_ORDER = {"day": 0, "week": 1, "month": 2, "year": 3}
+
+
+def _sort_key(plan: Plan) -> tuple[Any, ...]:
+    """By product, then interval, then the price a first unit costs (free plans first)."""
+    if plan.unit_amount is not None:
+        amount = plan.unit_amount
+    elif plan.tiers:
+        first = plan.tiers[0]
+        amount = (first.flat_amount or 0) + (first.unit_amount or 0)
+    else:
+        amount = 0
+    return (
+        (plan.product_name or "").lower(),
+        plan.product_id,
+        _INTERVAL_ORDER.get(plan.interval, 9),
+        plan.interval_count,
+        plan.currency,
+        amount,
+        plan.price_id,
+    )
+
+
+class PlanCatalog:
+    """Caches the shaped plan list for `ttl_seconds`; concurrent misses share one Stripe listing."""
+
+    def __init__(
+        self, stripe: StripeGateway, *, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._stripe = stripe
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._plans: list[Plan] | None = None
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> list[Plan] | None:
+        if self._plans is not None and self._clock() - self._loaded_at < self._ttl:
+            return self._plans
+        return None
+
+    async def plans(self) -> list[Plan]:
+        cached = self._fresh()
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = self._fresh()
+            if cached is not None:
+                return cached
+            plans = sorted((plan_from_price(p) for p in await self._stripe.list_plans()), key=_sort_key)
+            self._plans, self._loaded_at = plans, self._clock()
+            return plans
+
+    def invalidate(self) -> None:
+        self._plans = None

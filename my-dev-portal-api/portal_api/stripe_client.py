@@ -1,0 +1,357 @@
+"""The Stripe gateway: the only module that imports `stripe`; pinned API version, derived idempotency keys.
+
+`StripeGateway` (one per app, at `app.state.stripe`) wraps `stripe.StripeClient` built from Settings, so the
+emulator and real Stripe differ only in STRIPE_API_BASE and STRIPE_API_KEY. Every method is async, returns
+plain dicts, and turns SDK errors into PortalError subclasses. Every POST carries an idempotency key derived
+from what the call does (see the `*_idempotency_key` functions), never a random one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar, cast
+
+import stripe
+import structlog
+
+from portal_api.config import Settings
+from portal_api.errors import Conflict, NotFound, PortalError, Unprocessable, UpstreamError
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+BASIL = "2025-03-31.basil"
+PAGE_SIZE = 100
+# A Checkout Session may legitimately differ per click, but a double click, a browser retry or our own retry
+# after a timeout should reuse the one already made: same user, price and customer within this window (or the
+# same client-supplied attempt id) gives the same session. An open session stays usable for 24 h anyway.
+CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS = 600
+# Billing portal sessions and invoice previews are short-lived reads/URLs; a minute of reuse is harmless.
+SHORT_IDEMPOTENCY_WINDOW_SECONDS = 60
+
+
+class WebhookSignatureInvalid(PortalError):
+    status, code = 400, "invalid_signature"
+    message = "The Stripe-Signature header is missing or does not match"
+
+
+class StripeAuthFailed(UpstreamError):
+    code = "stripe_auth_failed"
+    message = "The billing provider rejected our API credentials; the operator must check STRIPE_API_KEY"
+
+
+def is_basil_or_later(api_version: str) -> bool:
+    """Versions are ordered by their date part (`2025-03-31.basil` -> `2025-03-31`)."""
+    return api_version[:10] >= BASIL[:10]
+
+
+def time_bucket(seconds: int, now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // seconds)
+
+
+def checkout_window(now: float | None = None) -> str:
+    """The current checkout idempotency window, used when the client sends no Idempotency-Key."""
+    return str(time_bucket(CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS, now))
+
+
+def customer_idempotency_key(user_id: str, *, replaces: str | None = None) -> str:
+    """One Stripe customer per user; after a customer was deleted the replacement gets its own key."""
+    return f"customer:{user_id}" if replaces is None else f"customer:{user_id}:replaces:{replaces}"
+
+
+def checkout_idempotency_key(user_id: str, price_id: str, customer_id: str, attempt: str) -> str:
+    """`attempt` distinguishes deliberate new sessions: a client-supplied Idempotency-Key or the current
+    window (see CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS), which the checkout service prefixes with a count of
+    the user's subscriptions."""
+    return f"checkout:{user_id}:{price_id}:{customer_id}:{attempt}"
+
+
+def billing_portal_idempotency_key(customer_id: str, return_url: str, now: float | None = None) -> str:
+    url_digest = hashlib.sha256(return_url.encode()).hexdigest()[:16]
+    return f"billing_portal:{customer_id}:{url_digest}:{time_bucket(SHORT_IDEMPOTENCY_WINDOW_SECONDS, now)}"
+
+
+def invoice_preview_idempotency_key(customer_id: str, subscription_id: str, now: float | None = None) -> str:
+    bucket = time_bucket(SHORT_IDEMPOTENCY_WINDOW_SECONDS, now)
+    return f"invoice_preview:{customer_id}:{subscription_id}:{bucket}"
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """An SDK object (or list) as plain nested dicts and lists."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict) and not isinstance(obj, stripe.StripeObject):
+        return obj
+    return cast(dict[str, Any], obj.to_dict(for_json=True))
+
+
+def normalize_subscription(subscription: dict[str, Any]) -> dict[str, Any]:
+    """Put `current_period_start/end` on the subscription whatever the API version.
+
+    Before basil they are on the subscription; from basil on they are on each item. Items of one
+    subscription share the billing period unless intervals are mixed; then the widest span is taken.
+    """
+    items = (subscription.get("items") or {}).get("data") or []
+    if subscription.get("current_period_start") is None:
+        starts = [i["current_period_start"] for i in items if i.get("current_period_start") is not None]
+        subscription["current_period_start"] = min(starts) if starts else None
+    if subscription.get("current_period_end") is None:
+        ends = [i["current_period_end"] for i in items if i.get("current_period_end") is not None]
+        subscription["current_period_end"] = max(ends) if ends else None
+    return subscription
+
+
+class StripeGateway:
+    """Async Stripe calls for the portal with one pinned API version."""
+
+    def __init__(self, settings: Settings) -> None:
+        # The SDK logs request and error details at INFO; Stripe's auth error echoes part of the key.
+        logging.getLogger("stripe").setLevel(logging.WARNING)
+        self.api_version = settings.stripe_api_version
+        self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
+        base_addresses: dict[str, str] = {}
+        if settings.stripe_api_base:
+            base_addresses = {
+                "api": settings.stripe_api_base.rstrip("/"),
+                "meter_events": settings.stripe_api_base.rstrip("/"),
+            }
+        self._http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
+        self._client = stripe.StripeClient(
+            settings.stripe_api_key.get_secret_value(),
+            stripe_version=self.api_version,
+            base_addresses=cast(Any, base_addresses),
+            max_network_retries=settings.stripe_max_retries,
+            http_client=self._http,
+        )
+
+    @property
+    def basil(self) -> bool:
+        return is_basil_or_later(self.api_version)
+
+    async def aclose(self) -> None:
+        await self._http.close_async()
+
+    # -- prices and plans -------------------------------------------------------------------------------
+
+    async def retrieve_price(self, price_id: str) -> dict[str, Any]:
+        price = await self._call(
+            "price",
+            lambda: self._client.v1.prices.retrieve_async(price_id, params={"expand": ["product", "tiers"]}),
+        )
+        return as_dict(price)
+
+    async def list_plans(self) -> list[dict[str, Any]]:
+        """Active recurring prices whose product is active, product expanded, every page."""
+        plans: list[dict[str, Any]] = []
+        starting_after: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "active": True,
+                "type": "recurring",
+                "limit": PAGE_SIZE,
+                "expand": ["data.product", "data.tiers"],
+            }
+            if starting_after:
+                params["starting_after"] = starting_after
+            page = as_dict(await self._call("prices", self._list_prices(params)))
+            data = page.get("data") or []
+            for price in data:
+                product = price.get("product")
+                if not isinstance(product, dict) or not product.get("active", True) or product.get("deleted"):
+                    continue
+                if price.get("active") and price.get("recurring"):
+                    plans.append(price)
+            if not page.get("has_more") or not data:
+                return plans
+            starting_after = data[-1]["id"]
+
+    def _list_prices(self, params: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
+        return lambda: self._client.v1.prices.list_async(cast(Any, params))
+
+    # -- customers --------------------------------------------------------------------------------------
+
+    async def create_customer(
+        self, *, user_id: str, email: str, name: str | None = None, replaces: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"email": email, "metadata": {"user_id": user_id}}
+        if name:
+            params["name"] = name
+        key = customer_idempotency_key(user_id, replaces=replaces)
+        customer = await self._call(
+            "customer",
+            lambda: self._client.v1.customers.create_async(
+                cast(Any, params), options={"idempotency_key": key}
+            ),
+        )
+        return as_dict(customer)
+
+    async def find_customer_by_email(self, email: str) -> dict[str, Any] | None:
+        """The newest customer with exactly this email (Stripe's list filter is case-sensitive), or None."""
+        page = as_dict(
+            await self._call(
+                "customers", lambda: self._client.v1.customers.list_async({"email": email, "limit": 10})
+            )
+        )
+        found = [c for c in page.get("data") or [] if not c.get("deleted")]
+        return max(found, key=lambda c: c.get("created") or 0) if found else None
+
+    async def retrieve_customer(self, customer_id: str) -> dict[str, Any]:
+        """The customer; a deleted one comes back as {"id", "deleted": true}."""
+        customer = await self._call("customer", lambda: self._client.v1.customers.retrieve_async(customer_id))
+        return as_dict(customer)
+
+    # -- checkout, subscriptions, portal ----------------------------------------------------------------
+
+    async def create_checkout_session(
+        self,
+        *,
+        user_id: str,
+        customer_id: str,
+        price_id: str,
+        metered: bool,
+        success_url: str,
+        cancel_url: str,
+        attempt: str | None = None,
+    ) -> dict[str, Any]:
+        line_item: dict[str, Any] = {"price": price_id}
+        if not metered:  # metered prices take no quantity; Stripe rejects one
+            line_item["quantity"] = 1
+        params: dict[str, Any] = {
+            "mode": "subscription",
+            "customer": customer_id,
+            "line_items": [line_item],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": user_id,
+            "metadata": {"user_id": user_id},
+        }
+        key = checkout_idempotency_key(user_id, price_id, customer_id, attempt or checkout_window())
+        session = await self._call(
+            "checkout session",
+            lambda: self._client.v1.checkout.sessions.create_async(
+                cast(Any, params), options={"idempotency_key": key}
+            ),
+        )
+        return as_dict(session)
+
+    async def retrieve_checkout_session(self, checkout_session_id: str) -> dict[str, Any]:
+        session = await self._call(
+            "checkout session",
+            lambda: self._client.v1.checkout.sessions.retrieve_async(
+                checkout_session_id, params={"expand": ["customer", "subscription", "line_items"]}
+            ),
+        )
+        result = as_dict(session)
+        if isinstance(result.get("subscription"), dict):
+            normalize_subscription(result["subscription"])
+        return result
+
+    async def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """The subscription with items.data.price.product expanded and period fields on the subscription."""
+        subscription = await self._call(
+            "subscription",
+            lambda: self._client.v1.subscriptions.retrieve_async(
+                subscription_id, params={"expand": ["items.data.price.product"]}
+            ),
+        )
+        return normalize_subscription(as_dict(subscription))
+
+    async def create_billing_portal_session(self, customer_id: str, return_url: str) -> dict[str, Any]:
+        key = billing_portal_idempotency_key(customer_id, return_url)
+        portal = await self._call(
+            "billing portal session",
+            lambda: self._client.v1.billing_portal.sessions.create_async(
+                {"customer": customer_id, "return_url": return_url}, options={"idempotency_key": key}
+            ),
+        )
+        return as_dict(portal)
+
+    async def upcoming_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any]:
+        """The next invoice of a subscription: create_preview from basil on, /v1/invoices/upcoming before."""
+        if self.basil:
+            key = invoice_preview_idempotency_key(customer_id, subscription_id)
+            invoice = await self._call(
+                "invoice preview",
+                lambda: self._client.v1.invoices.create_preview_async(
+                    {"customer": customer_id, "subscription": subscription_id},
+                    options={"idempotency_key": key},
+                ),
+            )
+            return as_dict(invoice)
+        return await self.raw(
+            "get", "/v1/invoices/upcoming", {"customer": customer_id, "subscription": subscription_id}
+        )
+
+    # -- anything else ----------------------------------------------------------------------------------
+
+    async def raw(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Any endpoint the SDK no longer wraps (legacy usage records...). POSTs need an idempotency key."""
+        method = method.lower()
+        if method == "post" and not idempotency_key:
+            raise ValueError("every POST to Stripe needs a deterministic idempotency key")
+        extra: dict[str, Any] = dict(params or {})
+        if idempotency_key:
+            extra["idempotency_key"] = idempotency_key
+        response = await self._call(path, lambda: self._client.raw_request_async(method, path, **extra))
+        return cast(dict[str, Any], response.data)
+
+    def construct_event(self, payload: bytes, signature_header: str | None) -> dict[str, Any]:
+        """Verify a webhook delivery against STRIPE_WEBHOOK_SECRET and parse it."""
+        if not signature_header:
+            raise WebhookSignatureInvalid("The Stripe-Signature header is missing")
+        try:
+            event = self._client.construct_event(payload, signature_header, self.webhook_secret)
+        except stripe.SignatureVerificationError as exc:
+            raise WebhookSignatureInvalid() from exc
+        except ValueError as exc:
+            raise PortalError("The webhook body is not a JSON event", code="invalid_payload") from exc
+        return as_dict(event)
+
+    # -- error mapping ----------------------------------------------------------------------------------
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except stripe.StripeError as exc:
+            raise_portal_error(what, exc)
+
+
+def raise_portal_error(what: str, exc: stripe.StripeError) -> NoReturn:
+    """Turn an SDK error into a PortalError; never pass the API key (or Stripe's echo of it) along."""
+    status = exc.http_status
+    log.warning(
+        "stripe_error",
+        resource=what,
+        error_type=type(exc).__name__,
+        http_status=status,
+        stripe_code=exc.code,
+        request_id=exc.request_id,
+    )
+    if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
+        raise StripeAuthFailed() from None
+    if isinstance(exc, stripe.IdempotencyError):
+        raise Conflict(
+            f"A different request for this {what} is already being processed; try again",
+            code="stripe_idempotency_conflict",
+        ) from exc
+    if isinstance(exc, stripe.InvalidRequestError):
+        if exc.code == "resource_missing" or status == 404:
+            raise NotFound(f"No such {what}", code="not_found") from exc
+        raise Unprocessable(
+            f"Stripe rejected the {what} request: {exc.user_message}", code="stripe_invalid_request"
+        ) from exc
+    if isinstance(exc, stripe.RateLimitError):
+        raise UpstreamError("The billing provider is rate limiting us; try again shortly") from exc
+    if isinstance(exc, stripe.CardError):
+        raise PortalError(f"The card was declined: {exc.user_message}", code="card_declined") from exc
+    raise UpstreamError() from exc
