@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from stripe_emulator import control, hosted, idempotency, resources
+from stripe_emulator.billing import advance_if_due
 from stripe_emulator.emulator import Emulator, EndpointConfig
 from stripe_emulator.errors import StripeError, api_error, authentication
 from stripe_emulator.forms import parse
@@ -110,6 +111,7 @@ def dispatch(
                 status=404,
             )
         handler, path_params = found
+        advance_if_due(emulator.store)
         raw = body.decode() if method == "POST" else request.url.query
         call = Call(
             store=emulator.store,

@@ -10,6 +10,7 @@ from stripe_emulator.periods import period_boundary
 from stripe_emulator.store import Store, clone
 from stripe_emulator.usage import billed_quantity
 
+NEVER = 2**62
 # Statuses whose periods keep rolling (and so keep producing invoices).
 ROLLING = ("active", "trialing", "past_due", "unpaid")
 STATUSES = (
@@ -130,6 +131,7 @@ def create_subscription(
     lines = [] if trial_end else licensed_lines(store, subscription, now, subscription["current_period_end"])
     invoice = create_invoice(store, subscription, lines, now, now, "subscription_create", created=now)
     subscription["latest_invoice"] = invoice["id"]
+    store.next_due = min(store.next_due, subscription["current_period_end"])
     return subscription
 
 
@@ -395,8 +397,19 @@ def advance(store: Store, subscription: dict[str, Any]) -> None:
 
 
 def advance_all(store: Store) -> None:
+    """Roll every subscription; remembers the next period end so requests can skip this cheaply."""
+    next_due = NEVER
     for subscription in store.all("subscription"):
         advance(store, subscription)
+        if subscription["status"] in ROLLING:
+            next_due = min(next_due, subscription["current_period_end"])
+    store.next_due = next_due
+
+
+def advance_if_due(store: Store) -> None:
+    """Called on every API request: roll subscriptions once the virtual clock passes a period end."""
+    if store.clock.now() >= store.next_due:
+        advance_all(store)
 
 
 def _end(store: Store, subscription: dict[str, Any], at: int) -> None:
@@ -427,4 +440,5 @@ def set_status(store: Store, subscription: dict[str, Any], status: str) -> None:
     before = clone(subscription)
     subscription["status"] = status
     subscription["ended_at"] = None
+    store.next_due = 0
     store.emit_update("customer.subscription.updated", subscription, before)

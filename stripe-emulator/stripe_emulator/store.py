@@ -49,6 +49,8 @@ class Store:
         self.meter_identifiers: dict[str, int] = {}
         self.idempotency: dict[str, dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
+        # earliest current_period_end of a rolling subscription (0 = unknown: recompute on next request)
+        self.next_due = 0
         self.clock.reset()
 
     # objects
