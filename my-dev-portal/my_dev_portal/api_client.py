@@ -105,8 +105,8 @@ class KeySecret(_Model):
 
 
 class CheckoutCompletion(_Model):
-    customer: Customer
-    subscription: CompletedSubscription
+    customer: Customer | None = None
+    subscription: CompletedSubscription | None = None
     keys_created: int = 0
     key: KeySecret | None = None
 

@@ -115,6 +115,8 @@ class PlanView:
     """A plan as the pricing table shows it; every string is ready to display."""
 
     price_id: str = ""
+    # The price's nickname when it has one ("Pay as you go"), else the product's name.
+    title: str = ""
     product_name: str = ""
     nickname: str = ""
     description: str = ""
@@ -204,6 +206,7 @@ def describe_plan(plan: Plan) -> PlanView:
         headline = format_money(plan.unit_amount or 0, plan.currency)
     return PlanView(
         price_id=plan.price_id,
+        title=plan.nickname or plan.product_name,
         product_name=plan.product_name,
         nickname=plan.nickname or "",
         description=plan.product_description or "",

@@ -25,7 +25,7 @@ USER = User(id="usr_1", email="ada@example.com", name="Ada", is_admin=False)
 
 
 class FakeApi:
-    """PortalApi in memory: canned answers, `fail[method] = ApiError(...)` to make a call fail, `calls` to check."""
+    """PortalApi in memory: canned answers; `fail[method] = ApiError(...)` makes a call fail."""
 
     def __init__(self) -> None:
         self.tokens: list[str] = []

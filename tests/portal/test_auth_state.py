@@ -23,7 +23,7 @@ async def test_signup_validates_inline_before_calling_the_api(fake_api: FakeApi,
     auth = await state(AuthState, url="/signup")
     events = await run(AuthState.signup, auth, {"email": "ada@", "password": "short"})
     assert auth.email_error == "Enter an email address like name@example.com."
-    assert auth.password_error == "Use at least 8 characters."
+    assert auth.password_error == "Use at least 10 characters."
     assert fake_api.calls == []
     assert redirect_path(events) is None
 
@@ -40,7 +40,7 @@ async def test_duplicate_email_shows_the_apis_message(fake_api: FakeApi, state) 
 async def test_weak_password_message_lands_next_to_the_password(fake_api: FakeApi, state) -> None:
     fake_api.fail["signup"] = ApiError(422, "weak_password", "Password is too common.")
     auth = await state(AuthState)
-    await run(AuthState.signup, auth, {"email": "ada@example.com", "password": "password1"})
+    await run(AuthState.signup, auth, {"email": "ada@example.com", "password": "password123"})
     assert auth.password_error == "Password is too common."
     assert auth.form_error == ""
 

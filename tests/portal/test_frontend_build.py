@@ -1,4 +1,4 @@
-"""The built frontend: every page and bundle is free of Stripe secrets, and /pricing can embed Stripe's table."""
+"""The built frontend: no Stripe secret in any page or bundle, and /pricing can embed Stripe's table."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ SECRET_PATTERN = re.compile(rb"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]
 
 @pytest.fixture(scope="module")
 def built_frontend() -> Path:
-    """`reflex export` of the portal, built with secrets in its environment to prove none reaches the browser."""
+    """`reflex export` of the portal, built with secrets in its environment: none may reach the browser."""
     env = os.environ | {
         "STRIPE_API_KEY": "sk_test_mustnotleak0000",
         "STRIPE_SECRET_KEY": "sk_live_mustnotleak0000",

@@ -21,13 +21,13 @@ def plan_card(plan: ObjectVar[PlanView]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(plan.product_name, size="5", as_="h2"),
+                rx.heading(plan.title, size="5", as_="h2"),
                 rx.spacer(),
                 rx.badge(plan.usage_type, variant="soft"),
                 width="100%",
                 align="center",
             ),
-            rx.cond(plan.nickname != "", rx.text(plan.nickname, color_scheme="gray", size="2")),
+            rx.cond(plan.nickname != "", rx.text(plan.product_name, color_scheme="gray", size="2")),
             rx.text(plan.headline, size="6", weight="bold", class_name="plan-headline"),
             rx.text(plan.cadence, color_scheme="gray", size="2"),
             rx.cond(
@@ -49,7 +49,7 @@ def plan_card(plan: ObjectVar[PlanView]) -> rx.Component:
             rx.button(
                 rx.cond(choosing, rx.spinner(size="2"), rx.icon("arrow_right", size=16)),
                 "Choose ",
-                plan.product_name,
+                plan.title,
                 on_click=PlansState.choose_plan(plan.price_id),  # type: ignore[operator]
                 disabled=PlansState.choosing_price_id != "",
                 width="100%",

@@ -17,6 +17,8 @@ _OUTCOME_OF_STATUS: dict[int, Outcome] = {404: "not_found", 409: "unpaid"}
 
 def _plan_name(completion: CheckoutCompletion) -> str:
     """The product's name when the API expanded it, else its id."""
+    if completion.subscription is None:
+        return ""
     for item in completion.subscription.items:
         for candidate in (item.product, item.price):
             if isinstance(candidate, dict):
@@ -72,8 +74,9 @@ class CheckoutReturnState(rx.State):
             subscription = None
         if subscription is not None:
             self.plan_name = subscription.plan.nickname or subscription.plan.product_name
-        self.subscription_status = completion.subscription.status
-        self.period_end = format_date(completion.subscription.current_period_end)
+        if completion.subscription is not None:
+            self.subscription_status = completion.subscription.status
+            self.period_end = format_date(completion.subscription.current_period_end)
         self.keys_created = completion.keys_created
         if completion.key is not None:
             self.key_name = completion.key.name
