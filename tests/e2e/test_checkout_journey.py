@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -29,7 +28,12 @@ def shot(driver: WebDriver, name: str) -> None:
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     if os.environ.get("E2E_DOCS_SCREENSHOTS") == "1" and name in DOCS_SCREENSHOTS:
-        shutil.copy(path, Path(ROOT, "docs", DOCS_SCREENSHOTS[name]))
+        # The whole page, not just the first screenful.
+        size = driver.get_window_size()
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))
+        driver.save_screenshot(str(Path(ROOT, "docs", DOCS_SCREENSHOTS[name])))
+        driver.set_window_size(size["width"], size["height"])
 
 
 def no_secret_in_page(driver: WebDriver) -> None:
