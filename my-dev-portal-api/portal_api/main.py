@@ -20,6 +20,8 @@ from portal_api.jobs import start_jobs, stop_jobs
 from portal_api.keys.router import router as keys_router
 from portal_api.keys.verify import KeyVerifier
 from portal_api.logging_setup import configure_logging
+from portal_api.metering.router import collector_router
+from portal_api.metering.router import v1_router as metering_v1_router
 from portal_api.migrate import upgrade_database
 from portal_api.plans.router import router as plans_router
 from portal_api.plans.service import PlanCatalog
@@ -38,6 +40,7 @@ def api_v1_router() -> APIRouter:
     v1.include_router(checkout_router)
     v1.include_router(billing_router)
     v1.include_router(webhooks_router)
+    v1.include_router(metering_v1_router)
     return v1
 
 
@@ -73,4 +76,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_v1_router())
+    app.include_router(collector_router)
     return app

@@ -6,6 +6,15 @@ from portal_api.billing.models import Customer, Subscription, SubscriptionItem
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.db import Base
 from portal_api.keys.models import ApiKey
+from portal_api.metering.models import (
+    CollectorCompany,
+    CollectorToken,
+    CollectorUser,
+    Meter,
+    UsageEvent,
+    UsageRollup,
+    UsageRollupValue,
+)
 from portal_api.webhooks.models import WebhookEvent
 
 __all__ = [
@@ -13,10 +22,17 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "CollectorCompany",
+    "CollectorToken",
+    "CollectorUser",
     "Customer",
+    "Meter",
     "ProvisionedCheckout",
     "Subscription",
     "SubscriptionItem",
+    "UsageEvent",
+    "UsageRollup",
+    "UsageRollupValue",
     "User",
     "WebhookEvent",
 ]

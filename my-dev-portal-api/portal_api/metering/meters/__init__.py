@@ -1,0 +1,1 @@
+"""Billing meters: filters, metrics, admin CRUD, price checks and rollup rebuilds."""

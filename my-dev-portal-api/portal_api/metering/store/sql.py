@@ -1,0 +1,211 @@
+"""UsageStore on SQLAlchemy for SQLite and PostgreSQL: deduped event inserts and hourly rollup upserts.
+
+Rows are written in sorted key order (events by dedupe key, values and rollups by their key) so concurrent
+ingest transactions on PostgreSQL always lock in the same order and cannot deadlock each other.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, delete, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal_api.metering.models import UsageEvent, UsageRollup, UsageRollupValue
+from portal_api.metering.rollups import RollupBatch
+from portal_api.metering.store.base import HourlyRollup
+
+events_table = cast(Table, UsageEvent.__table__)
+rollups_table = cast(Table, UsageRollup.__table__)
+values_table = cast(Table, UsageRollupValue.__table__)
+
+# Bind parameters per statement stay under SQLite's 32,766 limit and asyncpg's 32,767.
+EVENT_CHUNK = 1_500
+ROLLUP_CHUNK = 2_000
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class SqlUsageStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        self.dialect = dialect
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        inserted: set[str] = set()
+        ordered = sorted(rows, key=lambda r: r["dedupe_key"])
+        for start in range(0, len(ordered), EVENT_CHUNK):
+            chunk = ordered[start : start + EVENT_CHUNK]
+            stmt = (
+                self._insert(events_table)
+                .values(chunk)
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(events_table.c.dedupe_key)
+            )
+            result = await self.session.execute(stmt)
+            inserted.update(result.scalars().all())
+        return inserted
+
+    async def add_rollups(self, batch: RollupBatch) -> None:
+        counts = {key: list(slot) for key, slot in batch.counts.items()}
+        if batch.unique_values:
+            for key, new_values in (await self._insert_unique_values(batch.unique_values)).items():
+                counts.setdefault(key, [0, 0])[1] += new_values * 1000
+        if not counts:
+            return
+        rows = [
+            {"meter_id": m, "user_id": u, "hour": h, "events": slot[0], "value_milli": slot[1]}
+            for (m, u, h), slot in sorted(counts.items())
+        ]
+        for start in range(0, len(rows), ROLLUP_CHUNK):
+            stmt = self._insert(rollups_table).values(rows[start : start + ROLLUP_CHUNK])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["meter_id", "user_id", "hour"],
+                set_={
+                    "events": rollups_table.c.events + stmt.excluded.events,
+                    "value_milli": rollups_table.c.value_milli + stmt.excluded.value_milli,
+                },
+            )
+            await self.session.execute(stmt)
+
+    async def _insert_unique_values(
+        self, values: set[tuple[str, str, datetime, str]]
+    ) -> dict[tuple[str, str, datetime], int]:
+        """Insert distinct values; count the new ones per rollup key."""
+        new_per_key: dict[tuple[str, str, datetime], int] = defaultdict(int)
+        rows = [{"meter_id": m, "user_id": u, "hour": h, "value": v} for m, u, h, v in sorted(values)]
+        for start in range(0, len(rows), ROLLUP_CHUNK):
+            stmt = (
+                self._insert(values_table)
+                .values(rows[start : start + ROLLUP_CHUNK])
+                .on_conflict_do_nothing(index_elements=["meter_id", "user_id", "hour", "value"])
+                .returning(values_table.c.meter_id, values_table.c.user_id, values_table.c.hour)
+            )
+            for meter_id, user_id, hour in (await self.session.execute(stmt)).all():
+                new_per_key[(meter_id, user_id, _aware(hour))] += 1
+        return new_per_key
+
+    async def delete_rollups(self, meter_id: str, since: datetime) -> None:
+        await self.session.execute(
+            delete(rollups_table).where(rollups_table.c.meter_id == meter_id, rollups_table.c.hour >= since)
+        )
+        await self.session.execute(
+            delete(values_table).where(values_table.c.meter_id == meter_id, values_table.c.hour >= since)
+        )
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    async def hourly(self, meter_id: str, user_id: str, start: datetime, end: datetime) -> list[HourlyRollup]:
+        c = rollups_table.c
+        result = await self.session.execute(
+            select(c.hour, c.events, c.value_milli)
+            .where(c.meter_id == meter_id, c.user_id == user_id, c.hour >= start, c.hour < end)
+            .order_by(c.hour)
+        )
+        return [HourlyRollup(_aware(h), int(e), int(v)) for h, e, v in result.all()]
+
+    async def last_before(self, meter_id: str, user_id: str, before: datetime) -> HourlyRollup | None:
+        c = rollups_table.c
+        row = (
+            await self.session.execute(
+                select(c.hour, c.events, c.value_milli)
+                .where(c.meter_id == meter_id, c.user_id == user_id, c.hour < before)
+                .order_by(c.hour.desc())
+                .limit(1)
+            )
+        ).first()
+        return HourlyRollup(_aware(row[0]), int(row[1]), int(row[2])) if row else None
+
+    def _values_in(self, meter_id: str, user_id: str, start: datetime, end: datetime) -> Any:
+        c = values_table.c
+        return (c.meter_id == meter_id, c.user_id == user_id, c.hour >= start, c.hour < end)
+
+    async def distinct_count(self, meter_id: str, user_id: str, start: datetime, end: datetime) -> int:
+        c = values_table.c
+        found = await self.session.scalar(
+            select(func.count(func.distinct(c.value))).where(*self._values_in(meter_id, user_id, start, end))
+        )
+        return int(found or 0)
+
+    async def first_seen_per_hour(
+        self, meter_id: str, user_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, int]]:
+        c = values_table.c
+        firsts = (
+            select(func.min(c.hour).label("first_hour"))
+            .where(*self._values_in(meter_id, user_id, start, end))
+            .group_by(c.value)
+            .subquery()
+        )
+        query: Select[Any] = (
+            select(firsts.c.first_hour, func.count())
+            .group_by(firsts.c.first_hour)
+            .order_by(firsts.c.first_hour)
+        )
+        return [(_aware(h), int(n)) for h, n in (await self.session.execute(query)).all()]
+
+    async def distinct_per_day(
+        self, meter_id: str, user_id: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, int]]:
+        c = values_table.c
+        if self.dialect == "postgresql":
+            day = func.date_trunc("day", literal_column("hour AT TIME ZONE 'UTC'"))
+        else:
+            day = func.substr(c.hour, 1, 10)
+        query = (
+            select(day.label("day"), func.count(func.distinct(c.value)))
+            .where(*self._values_in(meter_id, user_id, start, end))
+            .group_by(literal_column("day"))
+            .order_by(literal_column("day"))
+        )
+        out = []
+        for raw_day, count in (await self.session.execute(query)).all():
+            moment = datetime.fromisoformat(raw_day) if isinstance(raw_day, str) else raw_day
+            out.append((_aware(moment), int(count)))
+        return out
+
+    async def scan_events(self, since: datetime, batch_size: int) -> AsyncIterator[Sequence[Any]]:
+        c = events_table.c
+        first = await self.session.scalar(select(func.min(c.id)).where(c.occurred_at >= since))
+        if first is None:
+            return
+        last_id = int(first) - 1
+        columns = (
+            c.id,
+            c.user_id,
+            c.occurred_at,
+            c.route,
+            c.method,
+            c.status,
+            c.external_user_id,
+            c.company_id,
+            c.session_key,
+            c.api_key_id,
+            c.weight,
+            c.payload,
+        )
+        while True:
+            rows = (
+                await self.session.execute(
+                    select(*columns)
+                    .where(c.id > last_id, c.occurred_at >= since, c.user_id.is_not(None))
+                    .order_by(c.id)
+                    .limit(batch_size)
+                )
+            ).all()
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1].id

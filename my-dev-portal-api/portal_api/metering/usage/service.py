@@ -1,0 +1,192 @@
+"""A customer's metered usage from rollups: series, the charge-by value for the period, and its price.
+
+`charge_report_for` is also what the Stripe usage reporter uses: for a meter, customer and period it gives
+the per-hour values to send and the quantity Stripe should bill.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal_api.billing.models import Subscription
+from portal_api.errors import PortalError, Unprocessable
+from portal_api.metering.charge_by import ChargeReport, HourValue, charge_report, period_first_hour
+from portal_api.metering.meters.metrics import ChargeBy, from_milli
+from portal_api.metering.models import Meter
+from portal_api.metering.rollups import HOUR, compile_meter, day_of, hour_of
+from portal_api.metering.settings import MeteringSettings
+from portal_api.metering.store import UsageStore, store_for
+from portal_api.metering.usage.schemas import MeterUsage, SeriesPoint, UsageReport
+from portal_api.pricing import amount_for_quantity
+
+log = structlog.get_logger(__name__)
+
+MAX_RANGE = timedelta(days=366)
+Granularity = Literal["hour", "day"]
+# Subscriptions in these states have no current period worth showing usage for.
+ENDED_STATUSES = ("canceled", "incomplete_expired")
+
+
+def calendar_month(now: datetime) -> tuple[datetime, datetime]:
+    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
+    )
+    return start, end
+
+
+async def billing_period(session: AsyncSession, user_id: str, now: datetime) -> tuple[datetime, datetime]:
+    """The user's current subscription period, or the calendar month (UTC) when there is none."""
+    subscription = await session.scalar(
+        select(Subscription)
+        .where(
+            Subscription.user_id == user_id,
+            Subscription.status.not_in(ENDED_STATUSES),
+            Subscription.current_period_start.is_not(None),
+            Subscription.current_period_end.is_not(None),
+        )
+        .order_by(Subscription.current_period_end.desc())
+        .limit(1)
+    )
+    if subscription is not None and subscription.current_period_start and subscription.current_period_end:
+        return subscription.current_period_start, subscription.current_period_end
+    return calendar_month(now)
+
+
+def check_range(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Unprocessable("from and to need a timezone, like 2025-01-01T00:00:00Z", code="naive_datetime")
+    if start >= end:
+        raise Unprocessable("from must be before to", code="invalid_range")
+    if end - start > MAX_RANGE:
+        raise Unprocessable("from and to may be at most 366 days apart", code="range_too_long")
+
+
+async def charge_report_for(
+    store: UsageStore, meter: Meter, user_id: str, period_start: datetime, period_end: datetime
+) -> ChargeReport:
+    """Per-hour values to report to Stripe and the value Stripe bills, for one meter, customer and period."""
+    compiled = compile_meter(meter)
+    mode = ChargeBy(meter.charge_by)
+    first = period_first_hour(period_start)
+    if compiled.unique and mode is ChargeBy.SUM:
+        # Sum of "first seen this period" per hour = the period's distinct count.
+        seen = await store.first_seen_per_hour(meter.id, user_id, first, period_end)
+        hourly = [HourValue(hour, Decimal(count)) for hour, count in seen]
+    else:
+        rollups = await store.hourly(meter.id, user_id, first, period_end)
+        hourly = [HourValue(r.hour, from_milli(r.value_milli)) for r in rollups]
+    carried = None
+    if mode is ChargeBy.LAST_EVER:
+        previous = await store.last_before(meter.id, user_id, first)
+        carried = from_milli(previous.value_milli) if previous else None
+    return charge_report(mode, hourly, period_start=period_start, period_end=period_end, carried=carried)
+
+
+async def usage_series(
+    store: UsageStore, meter: Meter, user_id: str, start: datetime, end: datetime, granularity: Granularity
+) -> list[SeriesPoint]:
+    """The meter's value per hour or UTC day in [start, end), zero-filled."""
+    compiled = compile_meter(meter)
+    bucket = hour_of if granularity == "hour" else day_of
+    step = HOUR if granularity == "hour" else timedelta(days=1)
+    first = bucket(start)
+    values: dict[datetime, Decimal] = defaultdict(Decimal)
+    if compiled.unique and granularity == "day":
+        for day, count in await store.distinct_per_day(meter.id, user_id, first, end):
+            values[day] = Decimal(count)
+    else:
+        for rollup in await store.hourly(meter.id, user_id, first, end):
+            values[bucket(rollup.hour)] += from_milli(rollup.value_milli)
+    points = []
+    moment = first
+    while moment < end:
+        points.append(SeriesPoint(start=moment, value=values.get(moment, Decimal(0))))
+        moment += step
+    return points
+
+
+class PriceCache:
+    """Stripe prices for estimates, kept for USAGE_PRICE_CACHE_SECONDS (per process)."""
+
+    def __init__(self) -> None:
+        self._prices: dict[str, tuple[dict[str, Any], float]] = {}
+
+    async def get(self, gateway: Any, price_id: str, ttl: float) -> dict[str, Any] | None:
+        found = self._prices.get(price_id)
+        if found and time.monotonic() - found[1] < ttl:
+            return found[0]
+        if gateway is None:
+            return None
+        try:
+            price: dict[str, Any] = await gateway.retrieve_price(price_id)
+        except PortalError as exc:
+            log.warning("usage_price_unavailable", price_id=price_id, code=exc.code)
+            return found[0] if found else None
+        self._prices[price_id] = (price, time.monotonic())
+        return price
+
+
+def estimate(price: dict[str, Any] | None, quantity: Decimal) -> int | None:
+    """What Stripe would bill for the period: whole units (reports are whole units), priced like Stripe."""
+    if price is None:
+        return None
+    units = int(quantity.to_integral_value(rounding=ROUND_HALF_UP))
+    try:
+        return amount_for_quantity(price, max(units, 0))
+    except (ValueError, KeyError, TypeError):
+        log.warning("usage_price_not_computable", price_id=price.get("id"))
+        return None
+
+
+async def usage_report(
+    session: AsyncSession,
+    metering: MeteringSettings,
+    gateway: Any,
+    prices: PriceCache,
+    *,
+    user_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    granularity: Granularity,
+    now: datetime,
+) -> UsageReport:
+    period_start, period_end = await billing_period(session, user_id, now)
+    start = start or period_start
+    end = end or period_end
+    check_range(start, end)
+    store = store_for(session)
+    meters = (
+        await session.execute(
+            select(Meter).where(Meter.active.is_(True)).order_by(Meter.created_at, Meter.id)
+        )
+    ).scalars()
+    out = []
+    for meter in meters:
+        report = await charge_report_for(store, meter, user_id, period_start, period_end)
+        price = await prices.get(gateway, meter.stripe_price_id, metering.usage_price_cache_seconds)
+        out.append(
+            MeterUsage(
+                meter_id=meter.id,
+                name=meter.name,
+                metric=compile_meter(meter).metric.type,
+                charge_by=meter.charge_by,
+                series=await usage_series(store, meter, user_id, start, end, granularity),
+                period_start=period_start,
+                period_end=period_end,
+                period_value=report.period_value,
+                estimated_amount=estimate(price, report.period_value),
+                currency=(price or {}).get("currency") or meter.price_currency,
+            )
+        )
+    return UsageReport(from_=start, to=end, granularity=granularity, meters=out)

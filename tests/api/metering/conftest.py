@@ -1,0 +1,182 @@
+"""Metering test fixtures: the app pointed at the emulator, an admin, customers with keys, a collector token.
+
+Helpers send events through the real routes (/v1/usage/events with an admin token, /collector/v1/* with a
+collector token) and create meters through /v1/admin/meters, which checks prices against the emulator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from portal_api.config import Settings
+from portal_api.metering.settings import MeteringSettings
+from stripe_emulator.testing import EmulatorServer
+
+API_VERSION = "2020-08-27"
+ADMIN_TOKEN = "mdp_admin_" + "m" * 43
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN_EMAIL = "owner@provider.example.com"
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Member:
+    id: str
+    email: str
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
+    return settings_factory(
+        stripe_api_base=emulator.url,
+        stripe_api_key="sk_test_metering",
+        stripe_api_version=API_VERSION,
+        stripe_max_retries=0,
+        run_jobs_in_process=False,
+        admin_bootstrap_token=ADMIN_TOKEN,
+        admin_emails=ADMIN_EMAIL,
+    )
+
+
+@pytest.fixture
+def metering_config(app: Any) -> MeteringSettings:
+    """The app's metering settings, free of any local .env; tests may change fields."""
+    config = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
+    app.state.metering_settings = config
+    return config
+
+
+@pytest.fixture
+async def api(app: Any, metering_config: MeteringSettings) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def catalog(emulator: EmulatorServer) -> dict[str, Any]:
+    """The demo catalog: {"product", "prices": {"free", "payg", "package"}} (legacy metered, sum)."""
+    return emulator.seed()
+
+
+async def sign_up(api: httpx.AsyncClient, email: str) -> Member:
+    response = await api.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    api.cookies.clear()
+    body = response.json()
+    return Member(id=body["user"]["id"], email=email, headers={"Authorization": f"Bearer {body['token']}"})
+
+
+@pytest.fixture
+async def admin(api: httpx.AsyncClient) -> Member:
+    member = await sign_up(api, ADMIN_EMAIL)
+    return member
+
+
+@pytest.fixture
+async def alice(api: httpx.AsyncClient) -> Member:
+    return await sign_up(api, "alice@example.com")
+
+
+@pytest.fixture
+async def bob(api: httpx.AsyncClient) -> Member:
+    return await sign_up(api, "bob@example.com")
+
+
+async def new_key(api: httpx.AsyncClient, member: Member) -> str:
+    response = await api.post("/v1/keys", json={"name": "ci"}, headers=member.headers)
+    assert response.status_code == 201, response.text
+    secret: str = response.json()["secret"]
+    return secret
+
+
+@pytest.fixture
+async def collector_token(api: httpx.AsyncClient, admin: Member) -> str:
+    response = await api.post("/v1/admin/collector-tokens", json={"name": "moesif"}, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    token: str = response.json()["token"]
+    return token
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def usage_event(**fields: Any) -> dict[str, Any]:
+    """An event for /v1/usage/events; defaults to a 200 GET /v1/items/1 just now with a random id."""
+    event: dict[str, Any] = {
+        "id": uuid.uuid4().hex,
+        "route": "/v1/items/1",
+        "method": "GET",
+        "status": 200,
+        "timestamp": (now() - timedelta(minutes=1)).isoformat(),
+    }
+    event.update(fields)
+    if isinstance(event.get("timestamp"), datetime):
+        event["timestamp"] = event["timestamp"].isoformat()
+    return event
+
+
+async def send_usage(api: httpx.AsyncClient, events: list[dict[str, Any]]) -> dict[str, Any]:
+    response = await api.post("/v1/usage/events", json={"events": events}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def moesif_event(**fields: Any) -> dict[str, Any]:
+    """A Moesif event model as the SDKs send it (naive UTC times, lower-case headers)."""
+    when = fields.pop("time", now() - timedelta(minutes=1))
+    headers = fields.pop("headers", {})
+    event: dict[str, Any] = {
+        "request": {
+            "time": when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            "uri": fields.pop("uri", "https://api.example.com/v1/items/1"),
+            "verb": fields.pop("verb", "GET"),
+            "ip_address": "203.0.113.9",
+            "headers": {"host": "api.example.com", **headers},
+            "body": {"q": "x"},
+        },
+        "response": {
+            "time": when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            "status": fields.pop("status", 200),
+            "headers": fields.pop("response_headers", {"content-type": "application/json"}),
+        },
+        "transaction_id": fields.pop("transaction_id", str(uuid.uuid4())),
+        "direction": "Incoming",
+        "weight": 1,
+    }
+    event.update(fields)
+    return event
+
+
+async def create_meter(api: httpx.AsyncClient, admin: Member, price_id: str, **fields: Any) -> dict[str, Any]:
+    body = {"name": fields.pop("name", "API calls"), "stripe_price_id": price_id, **fields}
+    response = await api.post("/v1/admin/meters", json=body, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    meter: dict[str, Any] = response.json()
+    return meter
+
+
+async def usage(api: httpx.AsyncClient, member: Member, **params: str) -> dict[str, Any]:
+    response = await api.get("/v1/usage", params=params, headers=member.headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def meter_usage(report: dict[str, Any], meter_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(m for m in report["meters"] if m["meter_id"] == meter_id)
+    return found
+
+
+def series_total(meter: dict[str, Any]) -> float:
+    return float(sum(point["value"] for point in meter["series"]))
