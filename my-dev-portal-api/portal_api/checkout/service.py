@@ -265,6 +265,7 @@ async def _issue_first_key(
     if record.first_key_id is not None or record.user_id != user_id:
         return
     if await count_active_keys(session, user_id=user_id, now=utcnow()):
+        await session.refresh(record)  # the key may be this checkout's, issued by a call that just committed
         return
     try:
         async with session.begin_nested():

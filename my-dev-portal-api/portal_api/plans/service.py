@@ -60,7 +60,7 @@ _INTERVAL_ORDER = {"day": 0, "week": 1, "month": 2, "year": 3}
 
 
 def _sort_key(plan: Plan) -> tuple[Any, ...]:
-    """By product, then interval, then the price a first unit costs (free plans first)."""
+    """By product, interval, what the first unit costs (free plans first), then flat before metered."""
     if plan.unit_amount is not None:
         amount = plan.unit_amount
     elif plan.tiers:
@@ -75,6 +75,8 @@ def _sort_key(plan: Plan) -> tuple[Any, ...]:
         plan.interval_count,
         plan.currency,
         amount,
+        plan.usage_type != "licensed",  # a flat plan before a metered one of the same starting price
+        (plan.nickname or "").lower(),
         plan.price_id,
     )
 
