@@ -117,6 +117,13 @@ def test_sign_up_subscribe_get_key_and_revoke_it(stack: Stack, browser: WebDrive
     )
     shot(driver, "07-revoked")
 
+    # A reload keeps the session (the token lives in a cookie) and the key stays revoked.
+    driver.refresh()
+    wait.until(
+        lambda d: "revoked" in d.find_element(By.XPATH, f"//tr[@data-key-prefix='{prefix}']").text.lower()
+    )
+    assert path_is("/dashboard")(driver)
+
     result = verify(stack, secret)
     assert result["valid"] is False
     assert result["reason"] == "revoked"

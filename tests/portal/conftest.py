@@ -50,7 +50,7 @@ def state() -> StateFactory:
     """`await state(AuthState, url="/login?next=/pricing", token="tok")`: a fresh state tree on that page."""
 
     async def make(state_cls: type[S], url: str = "/", token: str = "") -> S:
-        root = rx.State(_reflex_internal_init=True)
+        root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]  # how Reflex itself builds one
         root.router = RouterData(url=ReflexURL(f"http://localhost:3000{url}"))
         auth = await root.get_state(AuthState)
         auth.token = token

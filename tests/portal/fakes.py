@@ -148,6 +148,6 @@ def redirect_path(events: list[Any]) -> str | None:
     """Where an `rx.redirect` among `events` sends the browser, or None."""
     for event in events:
         if isinstance(event, EventSpec) and event.handler.fn.__qualname__.startswith("_redirect"):
-            args = {name._js_expr: value._var_value for name, value in event.args}
+            args = {name._js_expr: getattr(value, "_var_value", None) for name, value in event.args}
             return str(args["path"])
     return None
