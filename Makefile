@@ -27,7 +27,7 @@ lint: install
 	$(UV) run ruff format --check .
 
 typecheck: install
-	$(UV) run mypy my-dev-portal-api/portal_api stripe-emulator/stripe_emulator
+	$(UV) run mypy my-dev-portal-api/portal_api stripe-emulator/stripe_emulator my-dev-portal/my_dev_portal my-dev-portal/rxconfig.py
 
 test-fast: install
 	$(UV) run pytest -q -m "not e2e"
