@@ -194,6 +194,18 @@ async def sync_subscription(
     return row
 
 
+async def mark_subscription_gone(session: AsyncSession, stripe_subscription_id: str) -> str | None:
+    """Stripe no longer knows the subscription: it entitles nobody. Returns the owner's user id."""
+    row = await _subscription_for_update(session, stripe_subscription_id)
+    if row is None:
+        return None
+    now = utcnow()
+    _set_status(row, "canceled", now)
+    row.canceled_at = row.canceled_at or now
+    invalidate_user(row.user_id, session=session)
+    return row.user_id
+
+
 def _set_status(row: Subscription, status: str, now: datetime) -> None:
     if row.status != status:
         row.status = status

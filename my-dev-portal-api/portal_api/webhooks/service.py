@@ -95,7 +95,8 @@ async def apply_event(
         try:
             subscription = await stripe.retrieve_subscription(object_id)
         except NotFound:
-            subscription = {**obj, "status": "canceled"}  # gone from Stripe: it no longer entitles anyone
+            await billing.mark_subscription_gone(session, object_id)
+            return None
         if await billing.sync_subscription(session, subscription) is None:
             return "ignored: the subscription's customer is not linked to a user yet"
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 
 from portal_api.billing.models import Customer, Subscription, SubscriptionItem
 from portal_api.checkout.models import ProvisionedCheckout
+from portal_api.config import Settings
 from portal_api.keys.models import ApiKey
 from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import (
@@ -23,6 +25,8 @@ from tests.api.checkout.flow import (
     subscribe,
     verify_key,
 )
+from tests.fixtures.database import running_app
+from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
 
 
 async def test_sign_up_checkout_pay_complete_issues_one_working_key(
@@ -295,3 +299,32 @@ async def test_complete_needs_sign_in(api: httpx.AsyncClient) -> None:
     response = await api.post("/v1/checkout/sessions/cs_test_x/complete")
 
     assert error_of(response) == (401, "not_signed_in")
+
+
+async def test_whole_flow_on_basil_takes_the_period_from_the_items(
+    settings_factory: Callable[..., Settings],
+    catalog: dict[str, Any],
+    emulator: EmulatorServer,
+    stripe_sdk: Any,
+) -> None:
+    settings = settings_factory(
+        stripe_api_base=emulator.url,
+        stripe_api_version="2025-03-31.basil",
+        stripe_webhook_secret=EMULATOR_WEBHOOK_SECRET,
+        stripe_max_retries=0,
+        run_jobs_in_process=False,
+    )
+    async with running_app(settings) as basil_app:
+        transport = httpx.ASGITransport(app=basil_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            member = await sign_up(client, "basil@example.com")
+            body = (
+                await complete(client, member, await subscribe(client, member, catalog["prices"]["free"]))
+            ).json()
+            shown = (await client.get("/v1/subscription", headers=member.headers)).json()
+
+    legacy_view = stripe_sdk.v1.subscriptions.retrieve(body["subscription"]["id"])  # 2020-08-27 shape
+    expected_end = datetime.fromtimestamp(legacy_view.current_period_end, UTC)
+    assert datetime.fromisoformat(body["subscription"]["current_period_end"]) == expected_end
+    assert datetime.fromisoformat(shown["current_period_end"]) == expected_end
+    assert body["key"] is not None and shown["status"] == "active"

@@ -347,3 +347,27 @@ async def test_retry_job_picks_up_an_event_whose_inline_apply_never_ran(
 
     [record] = await rows(app, ProvisionedCheckout)
     assert record.user_id == member.id
+
+
+async def test_subscription_stripe_no_longer_knows_is_marked_canceled(
+    api: httpx.AsyncClient, app: Any, catalog: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    member = await sign_up(api)
+    body = (await complete(api, member, await subscribe(api, member, catalog["prices"]["payg"]))).json()
+    subscription_id = body["subscription"]["id"]
+    emulator.reset()  # Stripe forgot everything (think: a test-mode data wipe)
+    event = {
+        "id": "evt_test_gone_1",
+        "object": "event",
+        "type": "customer.subscription.updated",
+        "data": {"object": {"id": subscription_id, "object": "subscription", "status": "active"}},
+    }
+    payload = json.dumps(event)
+
+    response = await post_event(api, payload, emulator.sign(payload))
+
+    assert response.status_code == 200
+    [subscription] = await rows(app, Subscription, stripe_subscription_id=subscription_id)
+    assert subscription.status == "canceled" and subscription.canceled_at is not None
+    verdict = await verify_key(api, body["key"]["secret"])
+    assert verdict["reason"] == "subscription_inactive"
