@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from portal_api.accounts.router import router as accounts_router
 from portal_api.admin.router import router as admin_router
+from portal_api.admin.tokens import AdminTokenCache
 from portal_api.billing.router import router as billing_router
 from portal_api.bootstrap import bootstrap_admin
 from portal_api.checkout.router import router as checkout_router
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     app.state.passwords = Passwords(settings)
     app.state.session_tokens = SessionTokens(settings)
-    app.state.key_verifier = KeyVerifier(settings)
+    app.state.key_verifier = KeyVerifier(settings, app.state.session_factory)
+    app.state.admin_token_cache = AdminTokenCache(ttl_seconds=settings.key_verify_cache_seconds)
     app.state.stripe = StripeGateway(settings)
     app.state.plan_catalog = PlanCatalog(app.state.stripe, ttl_seconds=settings.plans_cache_seconds)
     app.state.webhook_inbox = WebhookInbox(app.state.session_factory, app.state.stripe, settings)
