@@ -1,10 +1,12 @@
 """Checkout rules: start a subscription Checkout Session, and provision a completed one exactly once.
 
 Provisioning (shared by the return page's `complete` call and the `checkout.session.completed` webhook):
+0. If the ProvisionedCheckout row exists already, go to 3 as a loser (no Stripe calls).
 1. Fetch the session's customer and subscription from Stripe (no database locks are held yet).
 2. Insert the ProvisionedCheckout row keyed by the Checkout Session id, in a savepoint. Exactly one caller
-   succeeds. On PostgreSQL a racing insert waits for the winner's commit and then fails; on SQLite whole
-   transactions queue (BEGIN IMMEDIATE) and later callers find the row in step 0. A loser reloads the row.
+   succeeds. On PostgreSQL a racing insert waits for the winner's commit and then fails with
+   IntegrityError; the loser rolls back the savepoint only and re-reads the committed row. On SQLite whole
+   transactions queue (BEGIN IMMEDIATE), so later callers stop at step 0.
 3. The winner links the customer and syncs the subscription; the loser reads what the winner wrote.
 4. Only the human-facing `complete` call issues the first API key, so its secret reaches the person who
    paid even when the webhook arrived first (it often does). A conditional UPDATE of the row's
