@@ -70,7 +70,7 @@ class OrGroup(BaseModel):
     any_of: list[FilterNode] = Field(alias="or", min_length=1, max_length=MAX_CONDITIONS)
 
 
-def _node_kind(value: Any) -> str | None:
+def _node_kind(value: Any) -> str:
     if isinstance(value, dict):
         if "and" in value:
             return "and"
@@ -83,12 +83,16 @@ def _node_kind(value: Any) -> str | None:
         return "or"
     if isinstance(value, Condition):
         return "condition"
-    return None
+    return "not-a-node"  # an unknown tag: pydantic reports the custom message below
 
 
 FilterNode = Annotated[
     Annotated[AndGroup, Tag("and")] | Annotated[OrGroup, Tag("or")] | Annotated[Condition, Tag("condition")],
-    Discriminator(_node_kind, custom_error_message="each filter node is a condition or an and/or group"),
+    Discriminator(
+        _node_kind,
+        custom_error_type="invalid_filter_node",
+        custom_error_message="each filter node is a condition or an and/or group",
+    ),
 ]
 AndGroup.model_rebuild()
 OrGroup.model_rebuild()

@@ -139,7 +139,7 @@ async def create_meter(
     await session.flush()
     if meter.active:
         await rebuild_rollups(session, metering, meter)
-    return meter
+    return await _stored(session, meter)
 
 
 async def update_meter(
@@ -195,7 +195,7 @@ async def update_meter(
         await session.flush()
         if meter.active:
             await rebuild_rollups(session, metering, meter)
-    return meter
+    return await _stored(session, meter)
 
 
 async def delete_meter(session: AsyncSession, meter_id: str) -> None:
@@ -228,6 +228,13 @@ async def rebuild_rollups(
     meter.rebuilt_at = now
     meter.rebuilt_from = since
     return scanned
+
+
+async def _stored(session: AsyncSession, meter: Meter) -> Meter:
+    """The meter as it will be committed (onupdate timestamps included), for the response."""
+    await session.flush()
+    await session.refresh(meter)
+    return meter
 
 
 def _dump(value: Any) -> str:

@@ -1,0 +1,143 @@
+"""Each meter metric end to end: events in through /v1/usage/events, values out of GET /v1/usage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from stripe_emulator.testing import EmulatorServer
+from tests.api.metering.conftest import (
+    API_VERSION,
+    Member,
+    create_meter,
+    meter_usage,
+    new_key,
+    now,
+    send_usage,
+    series_total,
+    usage,
+    usage_event,
+)
+
+
+async def test_event_count_counts_matching_events(
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+) -> None:
+    meter = await create_meter(
+        api, admin, catalog["prices"]["payg"], filters={"field": "status", "value": "2xx"}
+    )
+
+    await send_usage(api, [usage_event(user_id=alice.id, status=s) for s in (200, 201, 404, 500, 204)])
+
+    assert meter_usage(await usage(api, alice), meter["id"])["period_value"] == 3
+
+
+async def test_unique_users_counts_distinct_end_users_over_the_period(
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], db_session: Any
+) -> None:
+    from portal_api.billing.models import Customer
+
+    db_session.add(Customer(user_id=alice.id, stripe_customer_id="cus_alice", email=alice.email))
+    await db_session.commit()
+    meter = await create_meter(api, admin, catalog["prices"]["payg"], metric={"type": "unique_users"})
+    earlier = now() - timedelta(hours=3)
+    events = [
+        # alice's own end users reach us as (company = her Stripe customer, user = their id)
+        usage_event(customer="cus_alice", user_id="end-user-1", timestamp=earlier),
+        usage_event(customer="cus_alice", user_id="end-user-1", timestamp=earlier),
+        usage_event(customer="cus_alice", user_id="end-user-2", timestamp=earlier),
+        usage_event(customer="cus_alice", user_id="end-user-1"),
+        usage_event(customer="cus_alice", user_id="end-user-3"),
+    ]
+
+    await send_usage(api, events)
+
+    mine = meter_usage(await usage(api, alice), meter["id"])
+    assert mine["period_value"] == 3  # distinct over the period, not the sum of hourly distincts
+    assert series_total(mine) == 4  # 2 distinct in the earlier hour + 2 in the latest
+    daily = meter_usage(await usage(api, alice, granularity="day"), meter["id"])
+    assert max(p["value"] for p in daily["series"]) >= 2
+
+
+async def test_unique_sessions_uses_session_token_else_api_key(
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+) -> None:
+    meter = await create_meter(api, admin, catalog["prices"]["payg"], metric={"type": "unique_sessions"})
+    key_one, key_two = await new_key(api, alice), await new_key(api, alice)
+
+    await send_usage(
+        api,
+        [
+            usage_event(key=key_one, session="s-1"),
+            usage_event(key=key_one, session="s-1"),
+            usage_event(key=key_one, session="s-2"),
+            usage_event(key=key_one),
+            usage_event(key=key_one),
+            usage_event(key=key_two),
+        ],
+    )
+
+    assert (
+        meter_usage(await usage(api, alice), meter["id"])["period_value"] == 4
+    )  # s-1, s-2, key one, key two
+
+
+async def test_sum_of_a_metadata_field_and_of_weight(
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    price = catalog["prices"]["payg"]
+    tokens = await create_meter(
+        api, admin, price, name="Tokens", metric={"type": "sum", "field": "metadata.tokens"}
+    )
+    weighted = await create_meter(
+        api, admin, price, name="Sampled calls", metric={"type": "sum", "field": "weight"}
+    )
+
+    await send_usage(
+        api,
+        [
+            usage_event(user_id=alice.id, properties={"tokens": 120}, weight=2),
+            usage_event(user_id=alice.id, properties={"tokens": "30.5"}),
+            usage_event(user_id=alice.id, properties={"tokens": "n/a"}),  # not a number: adds nothing
+            usage_event(user_id=alice.id),
+        ],
+    )
+
+    report = await usage(api, alice)
+    assert meter_usage(report, tokens["id"])["period_value"] == 150.5
+    assert meter_usage(report, weighted["id"])["period_value"] == 5
+
+
+async def test_max_and_last_charge_by_use_hourly_values(
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], emulator: EmulatorServer
+) -> None:
+    sdk = emulator.client(version=API_VERSION)
+    prices = {
+        mode: sdk.v1.prices.create(
+            {
+                "product": catalog["product"],
+                "currency": "usd",
+                "unit_amount": 100,
+                "recurring": {"interval": "month", "usage_type": "metered", "aggregate_usage": mode},
+            }
+        ).id
+        for mode in ("max", "last_during_period")
+    }
+    peak = await create_meter(api, admin, prices["max"], name="Peak")
+    last = await create_meter(api, admin, prices["last_during_period"], name="Last")
+    two_hours_ago = now() - timedelta(hours=2)
+    await send_usage(
+        api,
+        [usage_event(user_id=alice.id, timestamp=two_hours_ago) for _ in range(5)]
+        + [usage_event(user_id=alice.id) for _ in range(2)],
+    )
+
+    report = await usage(api, alice)
+    peak_usage, last_usage = meter_usage(report, peak["id"]), meter_usage(report, last["id"])
+
+    assert peak_usage["charge_by"] == "max_during_period" and last_usage["charge_by"] == "last_during_period"
+    if two_hours_ago >= now().replace(day=1, hour=0, minute=0, second=0, microsecond=0):
+        assert peak_usage["period_value"] == 5 and peak_usage["estimated_amount"] == 500
+        assert last_usage["period_value"] == 2 and last_usage["estimated_amount"] == 200
