@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduler = start_jobs(app)
         yield
         stop_jobs(scheduler)
+        await app.state.key_verifier.flush_last_used()
         await app.state.stripe.aclose()
         await engine.dispose()
 
