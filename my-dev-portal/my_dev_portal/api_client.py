@@ -15,11 +15,17 @@ from my_dev_portal.config import get_settings
 class ApiError(Exception):
     """The API answered with an error: `{"error": {"code", "message"}}`, or was unreachable (status 0)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        # Extra facts the API adds, such as `path` ("filters.and[1].value") of a rejected field.
+        self.details = details or {}
+
+    @property
+    def path(self) -> str:
+        return str(self.details.get("path", ""))
 
 
 class _Model(BaseModel):
@@ -149,8 +155,12 @@ class UsagePoint(_Model):
 class MeterUsage(_Model):
     meter_id: str
     name: str
+    metric: str | None = None
+    charge_by: str | None = None
     unit: str | None = None
     series: list[UsagePoint] = []
+    period_start: datetime | None = None
+    period_end: datetime | None = None
     period_value: float = 0
     estimated_amount: int | None = None
     currency: str | None = None
@@ -164,10 +174,12 @@ class InvoiceLine(_Model):
     description: str | None = None
     amount: int = 0
     currency: str | None = None
+    quantity: float | None = None
 
 
 class StripeUpcoming(_Model):
     amount_due: int
+    subtotal: int | None = None
     currency: str
     lines: list[InvoiceLine] = []
 
@@ -175,11 +187,143 @@ class StripeUpcoming(_Model):
 class Estimate(_Model):
     amount: int
     currency: str
+    lines: list[InvoiceLine] = []
 
 
 class UpcomingInvoice(_Model):
     stripe: StripeUpcoming | None = None
     estimate: Estimate | None = None
+
+
+# --- Admin console -------------------------------------------------------------------------------------
+
+
+class WebhookActivity(_Model):
+    url: str
+    signing_secret_set: bool = False
+    last_received_at: datetime | None = None
+    received_last_24h: int = 0
+    arriving: bool = False
+
+
+class BillingProvider(_Model):
+    """The billing provider settings screen; secrets appear only as "set" and their last 4 characters."""
+
+    provider: str = "stripe"
+    source: str = "environment"
+    secret_key_set: bool = False
+    secret_key_last4: str | None = None
+    mode: str | None = None
+    publishable_key: str | None = None
+    api_version: str = "2020-08-27"
+    reporting: str | None = None
+    webhook: WebhookActivity | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+class Meter(_Model):
+    id: str
+    name: str
+    provider: str = "stripe"
+    stripe_product_id: str = ""
+    stripe_price_id: str
+    price_nickname: str | None = None
+    currency: str | None = None
+    # The JSON filter tree ({"and"|"or": [...]} groups of {"field", "op", "value"}) or None for "every event".
+    filters: Any = None
+    metric: dict[str, Any] = {"type": "event_count"}
+    charge_by: str = "sum_during_period"
+    active: bool = True
+    version: int = 1
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class MeterCheck(_Model):
+    name: str
+    ok: bool
+    detail: str | None = None
+
+
+class MeterTestResult(_Model):
+    """Meter Test: our usage and amount for a subscriber against Stripe's invoice preview."""
+
+    passed: bool
+    checks: list[MeterCheck] = []
+    customer_email: str | None = None
+    usage: float | None = None
+    amount: int | None = None
+    stripe_usage: float | None = None
+    stripe_amount: int | None = None
+    difference: int | None = None
+    currency: str | None = None
+
+
+class CustomerSubscription(_Model):
+    id: str
+    status: str
+    price_id: str | None = None
+    plan_name: str | None = None
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    cancel_at_period_end: bool = False
+
+
+class AdminCustomer(_Model):
+    user_id: str
+    email: str
+    name: str | None = None
+    stripe_customer_id: str | None = None
+    subscription: CustomerSubscription | None = None
+    created_at: datetime | None = None
+
+
+class UsageReportRow(_Model):
+    """One report of usage sent (or to be sent) to Stripe."""
+
+    meter_id: str | None = None
+    hour: datetime | None = None
+    quantity: float | None = None
+    status: str = ""
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+class AdminCustomerDetail(AdminCustomer):
+    usage: list[MeterUsage] = []
+    reports: list[UsageReportRow] = []
+
+
+class ReportRun(_Model):
+    id: str
+    kind: str = "hourly"
+    status: str
+    api_version: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    lag_seconds: int | None = None
+    errors: list[Any] = []
+
+
+class AdminToken(_Model):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class AdminTokenCreated(AdminToken):
+    """A new admin API or collector token: the secret is in this one response only."""
+
+    token: str
 
 
 class PortalApi(Protocol):
@@ -200,6 +344,23 @@ class PortalApi(Protocol):
     async def revoke_key(self, key_id: str) -> ApiKey: ...
     async def usage(self, start: datetime, end: datetime, granularity: str = "day") -> Usage | None: ...
     async def upcoming_invoice(self) -> UpcomingInvoice | None: ...
+    # Admin console (admin users only; 403 admin_only otherwise).
+    async def billing_provider(self) -> BillingProvider: ...
+    async def update_billing_provider(self, changes: dict[str, str | None]) -> BillingProvider: ...
+    async def meters(self) -> list[Meter]: ...
+    async def create_meter(self, body: dict[str, Any]) -> Meter: ...
+    async def update_meter(self, meter_id: str, body: dict[str, Any]) -> Meter: ...
+    async def delete_meter(self, meter_id: str) -> None: ...
+    async def test_meter(self, meter_id: str) -> MeterTestResult: ...
+    async def customers(self) -> list[AdminCustomer]: ...
+    async def customer(self, user_id: str) -> AdminCustomerDetail: ...
+    async def report_runs(self) -> list[ReportRun]: ...
+    async def admin_tokens(self) -> list[AdminToken]: ...
+    async def create_admin_token(self, name: str) -> AdminTokenCreated: ...
+    async def revoke_admin_token(self, token_id: str) -> None: ...
+    async def collector_tokens(self) -> list[AdminToken]: ...
+    async def create_collector_token(self, name: str) -> AdminTokenCreated: ...
+    async def revoke_collector_token(self, token_id: str) -> None: ...
 
 
 class HttpPortalApi:
@@ -303,12 +464,77 @@ class HttpPortalApi:
         body = await self._json_or_none("GET", "/v1/invoices/upcoming")
         return None if body is None else UpcomingInvoice.model_validate(body)
 
+    async def billing_provider(self) -> BillingProvider:
+        return BillingProvider.model_validate(await self._json("GET", "/v1/admin/billing-provider"))
+
+    async def update_billing_provider(self, changes: dict[str, str | None]) -> BillingProvider:
+        body = await self._json("PUT", "/v1/admin/billing-provider", json=changes)
+        return BillingProvider.model_validate(body)
+
+    async def meters(self) -> list[Meter]:
+        body = await self._json("GET", "/v1/admin/meters")
+        return [Meter.model_validate(item) for item in body["data"]]
+
+    async def create_meter(self, body: dict[str, Any]) -> Meter:
+        return Meter.model_validate(await self._json("POST", "/v1/admin/meters", json=body))
+
+    async def update_meter(self, meter_id: str, body: dict[str, Any]) -> Meter:
+        path = f"/v1/admin/meters/{quote(meter_id, safe='')}"
+        return Meter.model_validate(await self._json("PATCH", path, json=body))
+
+    async def delete_meter(self, meter_id: str) -> None:
+        await self._request("DELETE", f"/v1/admin/meters/{quote(meter_id, safe='')}")
+
+    async def test_meter(self, meter_id: str) -> MeterTestResult:
+        path = f"/v1/admin/meters/{quote(meter_id, safe='')}/test"
+        return MeterTestResult.model_validate(await self._json("POST", path))
+
+    async def customers(self) -> list[AdminCustomer]:
+        body = await self._json("GET", "/v1/admin/customers")
+        return [AdminCustomer.model_validate(item) for item in body["data"]]
+
+    async def customer(self, user_id: str) -> AdminCustomerDetail:
+        path = f"/v1/admin/customers/{quote(user_id, safe='')}"
+        return AdminCustomerDetail.model_validate(await self._json("GET", path))
+
+    async def report_runs(self) -> list[ReportRun]:
+        body = await self._json("GET", "/v1/admin/report-runs")
+        return [ReportRun.model_validate(item) for item in body["data"]]
+
+    async def admin_tokens(self) -> list[AdminToken]:
+        body = await self._json("GET", "/v1/admin/tokens")
+        return [AdminToken.model_validate(item) for item in body["data"]]
+
+    async def create_admin_token(self, name: str) -> AdminTokenCreated:
+        body = await self._json("POST", "/v1/admin/tokens", json={"name": name})
+        return AdminTokenCreated.model_validate(body)
+
+    async def revoke_admin_token(self, token_id: str) -> None:
+        await self._request("DELETE", f"/v1/admin/tokens/{quote(token_id, safe='')}")
+
+    async def collector_tokens(self) -> list[AdminToken]:
+        body = await self._json("GET", "/v1/admin/collector-tokens")
+        return [AdminToken.model_validate(item) for item in body["data"]]
+
+    async def create_collector_token(self, name: str) -> AdminTokenCreated:
+        body = await self._json("POST", "/v1/admin/collector-tokens", json={"name": name})
+        return AdminTokenCreated.model_validate(body)
+
+    async def revoke_collector_token(self, token_id: str) -> None:
+        await self._request("DELETE", f"/v1/admin/collector-tokens/{quote(token_id, safe='')}")
+
 
 def _error_from(response: httpx.Response) -> ApiError:
     """The API's own error code and message, so the user sees what the API said."""
     try:
         error = response.json()["error"]
-        return ApiError(response.status_code, str(error["code"]), str(error["message"]))
+        details = error.get("details")
+        return ApiError(
+            response.status_code,
+            str(error["code"]),
+            str(error["message"]),
+            details if isinstance(details, dict) else None,
+        )
     except (ValueError, KeyError, TypeError):
         pass
     try:

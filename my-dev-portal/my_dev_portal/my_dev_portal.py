@@ -3,18 +3,31 @@
 import reflex as rx
 
 from my_dev_portal import routes
+from my_dev_portal.pages.admin import admin_overview
+from my_dev_portal.pages.admin_billing_provider import admin_billing_provider
+from my_dev_portal.pages.admin_customer import admin_customer
+from my_dev_portal.pages.admin_customers import admin_customers
+from my_dev_portal.pages.admin_meters import admin_meters
+from my_dev_portal.pages.admin_report_runs import admin_report_runs
+from my_dev_portal.pages.admin_tokens import admin_tokens
 from my_dev_portal.pages.checkout_return import checkout_return
 from my_dev_portal.pages.dashboard import dashboard
 from my_dev_portal.pages.landing import landing
 from my_dev_portal.pages.login import login
 from my_dev_portal.pages.pricing import pricing
 from my_dev_portal.pages.signup import signup
+from my_dev_portal.state.admin import AdminOverviewState
+from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
+from my_dev_portal.state.admin_customers import AdminCustomersState
+from my_dev_portal.state.admin_meters import AdminMetersState
+from my_dev_portal.state.admin_report_runs import AdminReportRunsState
+from my_dev_portal.state.admin_tokens import AdminTokensState
 from my_dev_portal.state.auth import AuthState
 from my_dev_portal.state.checkout import CheckoutReturnState
 from my_dev_portal.state.dashboard import DashboardState
 from my_dev_portal.state.keys import KeysState
 from my_dev_portal.state.plans import PlansState
-from my_dev_portal.templates import guard_on_load
+from my_dev_portal.templates import admin_on_load, guard_on_load
 
 app = rx.App()
 app.add_page(landing, route=routes.LANDING, title="DevPortal", on_load=AuthState.load_user)
@@ -36,4 +49,47 @@ app.add_page(
     route=routes.DASHBOARD,
     title="Dashboard · DevPortal",
     on_load=guard_on_load(DashboardState.load, KeysState.load_keys),
+)
+
+app.add_page(
+    admin_overview,
+    route=routes.ADMIN,
+    title="Admin · DevPortal",
+    on_load=admin_on_load(AdminOverviewState.load),
+)
+app.add_page(
+    admin_billing_provider,
+    route=routes.ADMIN_BILLING_PROVIDER,
+    title="Billing provider · Admin · DevPortal",
+    on_load=admin_on_load(AdminBillingProviderState.load),
+)
+app.add_page(
+    admin_meters,
+    route=routes.ADMIN_METERS,
+    title="Meters · Admin · DevPortal",
+    on_load=admin_on_load(AdminMetersState.load),
+)
+app.add_page(
+    admin_customers,
+    route=routes.ADMIN_CUSTOMERS,
+    title="Customers · Admin · DevPortal",
+    on_load=admin_on_load(AdminCustomersState.load),
+)
+app.add_page(
+    admin_customer,
+    route=routes.ADMIN_CUSTOMER,
+    title="Customer · Admin · DevPortal",
+    on_load=admin_on_load(AdminCustomersState.load_detail),
+)
+app.add_page(
+    admin_report_runs,
+    route=routes.ADMIN_REPORT_RUNS,
+    title="Report runs · Admin · DevPortal",
+    on_load=admin_on_load(AdminReportRunsState.load),
+)
+app.add_page(
+    admin_tokens,
+    route=routes.ADMIN_TOKENS,
+    title="Tokens · Admin · DevPortal",
+    on_load=admin_on_load(AdminTokensState.load),
 )

@@ -8,6 +8,14 @@ LOGIN = "/login"
 PRICING = "/pricing"
 CHECKOUT_RETURN = "/return"
 DASHBOARD = "/dashboard"
+ADMIN = "/admin"
+ADMIN_BILLING_PROVIDER = "/admin/billing-provider"
+ADMIN_METERS = "/admin/meters"
+ADMIN_CUSTOMERS = "/admin/customers"
+# One customer: ?user_id=usr_...
+ADMIN_CUSTOMER = "/admin/customers/detail"
+ADMIN_REPORT_RUNS = "/admin/report-runs"
+ADMIN_TOKENS = "/admin/tokens"
 
 
 def login_with_next(next_path: str) -> str:

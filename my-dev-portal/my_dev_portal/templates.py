@@ -9,7 +9,9 @@ import reflex as rx
 from reflex.event import EventType
 
 from my_dev_portal import routes
-from my_dev_portal.components.callouts import loading_block
+from my_dev_portal.components.admin_shell import admins_only_notice
+from my_dev_portal.components.callouts import error_callout, loading_block
+from my_dev_portal.state.admin import AdminGuardState
 from my_dev_portal.state.auth import AuthState
 
 Page = Callable[[], rx.Component]
@@ -36,6 +38,7 @@ def navbar() -> rx.Component:
                 rx.cond(
                     AuthState.signed_in,
                     rx.hstack(
+                        rx.cond(AuthState.is_admin, _nav_link("Admin", routes.ADMIN)),
                         _nav_link("Dashboard", routes.DASHBOARD),
                         rx.button("Sign out", on_click=AuthState.logout, variant="soft", size="2"),
                         align="center",
@@ -124,3 +127,30 @@ def protected(page: Page) -> Page:
 def guard_on_load(*events: EventType) -> list[EventType]:
     """on_load of a protected page: the session check first (-> /login?next=...), then the page's loaders."""
     return [AuthState.require_login, *events]
+
+
+def admin_only(page: Page) -> Page:
+    """Render a page only for an admin; others see "admins only". Register it with `admin_on_load`."""
+
+    @functools.wraps(page)
+    def guarded() -> rx.Component:
+        return rx.cond(
+            AuthState.is_admin,
+            page(),
+            rx.cond(
+                AdminGuardState.error != "",
+                error_callout(AdminGuardState.error),
+                rx.cond(
+                    AuthState.signed_in & (AuthState.user_id != ""),
+                    admins_only_notice(),
+                    loading_block("Checking your access…", height="60vh"),
+                ),
+            ),
+        )
+
+    return guarded
+
+
+def admin_on_load(*events: EventType) -> list[EventType]:
+    """on_load of an admin page: signed in (-> /login?next=...), rights checked, then the page's loaders."""
+    return [AuthState.require_login, AdminGuardState.check, *events]

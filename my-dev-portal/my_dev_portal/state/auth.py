@@ -42,6 +42,8 @@ class AuthState(rx.State):
     user_id: str = ""
     user_email: str = ""
     user_name: str = ""
+    # Shows the admin console link; the API checks admin rights on every admin call regardless.
+    is_admin: bool = False
 
     email_error: str = ""
     password_error: str = ""
@@ -66,6 +68,7 @@ class AuthState(rx.State):
     def _forget(self) -> None:
         self.token = ""
         self.user_id = self.user_email = self.user_name = ""
+        self.is_admin = False
 
     def session_expired(self) -> EventSpec:
         """Forget the token the API no longer accepts and send the user to log in again."""
@@ -125,9 +128,11 @@ class AuthState(rx.State):
 
     def _sign_in(self, result: api_client.AuthResult) -> None:
         self.token = result.token
-        self.user_id = result.user.id
-        self.user_email = result.user.email
-        self.user_name = result.user.name or ""
+        self._remember(result.user)
+
+    def _remember(self, user: api_client.User) -> None:
+        self.user_id, self.user_email, self.user_name = user.id, user.email, user.name or ""
+        self.is_admin = user.is_admin
 
     def _show_api_error(self, exc: ApiError) -> None:
         """The API's own message, next to the field it is about when that is clear."""
@@ -169,7 +174,7 @@ class AuthState(rx.State):
             if exc.status == 401:
                 return self.session_expired()
             return None  # API down: the page shows its own error when it loads.
-        self.user_id, self.user_email, self.user_name = user.id, user.email, user.name or ""
+        self._remember(user)
         return None
 
     @rx.event
@@ -183,4 +188,4 @@ class AuthState(rx.State):
             if exc.status == 401:
                 self._forget()
             return
-        self.user_id, self.user_email, self.user_name = user.id, user.email, user.name or ""
+        self._remember(user)

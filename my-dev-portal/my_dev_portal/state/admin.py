@@ -1,0 +1,132 @@
+"""The admin console's guard (admins only) and its overview page with a health summary."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from my_dev_portal.api_client import ApiError, PortalApi
+from my_dev_portal.prices import format_date
+from my_dev_portal.state.auth import AuthState
+
+
+async def admin_api(state: rx.State) -> tuple[AuthState, PortalApi] | None:
+    """The signed-in admin's AuthState and API client, or None when the visitor is not an admin.
+
+    Admin loaders ask nothing of the API for anyone else: the page shows "admins only" instead.
+    """
+    auth = await state.get_state(AuthState)
+    if not auth.token or not auth.is_admin:
+        return None
+    return auth, auth.api()
+
+
+def refused(auth: AuthState, exc: ApiError) -> EventSpec | None:
+    """401: the session ended -> log in again. 403: no longer an admin -> the "admins only" page."""
+    if exc.status == 401:
+        return auth.session_expired()
+    if exc.status == 403:
+        auth.is_admin = False
+    return None
+
+
+def lag_text(seconds: int | None) -> str:
+    """A reporting lag for people: "4 min", "2 h 5 min", "" when unknown."""
+    if seconds is None:
+        return ""
+    minutes = max(0, seconds) // 60
+    if minutes < 60:
+        return f"{minutes} min" if minutes else f"{max(0, seconds)} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} days"
+
+
+class AdminGuardState(rx.State):
+    """Tells the admin pages whether the visitor's rights could be checked at all."""
+
+    error: str = ""
+
+    @rx.event
+    async def check(self):
+        """After AuthState.require_login: signed in but unidentified means the API did not answer."""
+        auth = await self.get_state(AuthState)
+        self.error = ""
+        if auth.token and not auth.user_id:
+            self.error = (
+                "Your admin rights could not be checked: the portal API did not answer. Reload to retry."
+            )
+
+
+class AdminOverviewState(rx.State):
+    """The console's front page: is billing set up, do webhooks arrive, are meters and reports healthy."""
+
+    loaded: bool = False
+    error: str = ""
+
+    provider_ok: bool = False
+    provider_text: str = ""
+    webhooks_ok: bool = False
+    webhooks_text: str = ""
+    meters_ok: bool = False
+    meters_text: str = ""
+    reporting_ok: bool = False
+    reporting_text: str = ""
+
+    @rx.event
+    async def load(self):
+        found = await admin_api(self)
+        if found is None:
+            return None
+        auth, api = found
+        self.error = ""
+        try:
+            provider = await api.billing_provider()
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                return refused(auth, exc)
+            self.provider_ok = self.webhooks_ok = False
+            self.provider_text = self.webhooks_text = f"Unknown: {exc.message}"
+        else:
+            self.provider_ok = provider.secret_key_set
+            mode = f"{provider.mode} mode, " if provider.mode else ""
+            self.provider_text = (
+                f"Stripe, {mode}API version {provider.api_version}"
+                if provider.secret_key_set
+                else "No Stripe secret key yet"
+            )
+            webhook = provider.webhook
+            self.webhooks_ok = bool(webhook and webhook.arriving)
+            if webhook is None or not webhook.signing_secret_set:
+                self.webhooks_text = "No webhook signing secret yet"
+            elif webhook.arriving:
+                self.webhooks_text = f"{webhook.received_last_24h} events in the last 24 h"
+            elif webhook.last_received_at:
+                self.webhooks_text = f"None in 24 h; last on {format_date(webhook.last_received_at)}"
+            else:
+                self.webhooks_text = "No event has arrived yet"
+        try:
+            meters = await api.meters()
+        except ApiError as exc:
+            self.meters_ok, self.meters_text = False, f"Unknown: {exc.message}"
+        else:
+            active = sum(1 for meter in meters if meter.active)
+            self.meters_ok = active > 0
+            self.meters_text = f"{active} active of {len(meters)}" if meters else "No meter yet"
+        try:
+            runs = await api.report_runs()
+        except ApiError as exc:
+            self.reporting_ok, self.reporting_text = False, f"Unknown: {exc.message}"
+        else:
+            if not runs:
+                self.reporting_ok, self.reporting_text = False, "No report run yet"
+            else:
+                last = runs[0]
+                self.reporting_ok = last.status in ("succeeded", "skipped")
+                lag = lag_text(last.lag_seconds)
+                self.reporting_text = f"Last run {last.status.replace('_', ' ')}" + (
+                    f", lag {lag}" if lag else ""
+                )
+        self.loaded = True
+        return None

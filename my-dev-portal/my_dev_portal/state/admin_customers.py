@@ -1,0 +1,166 @@
+"""Admin customers: the list, and one customer's subscription, usage this period and last usage reports."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from my_dev_portal.api_client import AdminCustomer, AdminCustomerDetail, ApiError
+from my_dev_portal.prices import EN_DASH, format_count, format_date, format_money
+from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.dashboard import STATUS_COLORS
+
+REPORT_COLORS = {"sent": "green", "pending": "blue", "sending": "blue", "failed": "orange", "rejected": "red"}
+
+
+@dataclasses.dataclass
+class CustomerView:
+    user_id: str = ""
+    email: str = ""
+    name: str = ""
+    plan: str = ""
+    status: str = ""
+    status_color: str = "gray"
+    stripe_customer_id: str = ""
+    joined: str = ""
+
+
+@dataclasses.dataclass
+class CustomerUsageView:
+    name: str = ""
+    value: str = ""
+    estimate: str = ""
+    period: str = ""
+
+
+@dataclasses.dataclass
+class ReportView:
+    hour: str = ""
+    meter_id: str = ""
+    quantity: str = ""
+    status: str = ""
+    color: str = "gray"
+    error: str = ""
+
+
+def customer_view(customer: AdminCustomer) -> CustomerView:
+    subscription = customer.subscription
+    return CustomerView(
+        user_id=customer.user_id,
+        email=customer.email,
+        name=customer.name or "",
+        plan=(subscription.plan_name or subscription.price_id or "") if subscription else "",
+        status=subscription.status.replace("_", " ") if subscription else "no subscription",
+        status_color=STATUS_COLORS.get(subscription.status, "gray") if subscription else "gray",
+        stripe_customer_id=customer.stripe_customer_id or "",
+        joined=format_date(customer.created_at),
+    )
+
+
+def _period(start, end) -> str:  # type: ignore[no-untyped-def]
+    return f"{format_date(start)} {EN_DASH} {format_date(end)}" if start and end else ""
+
+
+class AdminCustomersState(rx.State):
+    """`/admin/customers`, and `/admin/customers/detail?user_id=...` for one customer."""
+
+    loaded: bool = False
+    error: str = ""
+    search: str = ""
+    customers: list[CustomerView] = []
+
+    detail_loaded: bool = False
+    detail_error: str = ""
+    detail: CustomerView = CustomerView()
+    detail_period: str = ""
+    detail_cancel_at_period_end: bool = False
+    detail_usage: list[CustomerUsageView] = []
+    detail_reports: list[ReportView] = []
+
+    @rx.var
+    def shown_customers(self) -> list[CustomerView]:
+        needle = self.search.strip().lower()
+        if not needle:
+            return self.customers
+        return [c for c in self.customers if needle in f"{c.email} {c.name} {c.user_id}".lower()]
+
+    @rx.event
+    def set_search(self, value: str) -> None:
+        self.search = value
+
+    @rx.event
+    async def load(self):
+        found = await admin_api(self)
+        if found is None:
+            return None
+        auth, api = found
+        self.error = ""
+        try:
+            customers = await api.customers()
+        except ApiError as exc:
+            self.loaded = True
+            if exc.status in (401, 403):
+                return refused(auth, exc)
+            self.error = f"Customers could not be loaded: {exc.message}"
+            return None
+        self.customers = [customer_view(customer) for customer in customers]
+        self.loaded = True
+        return None
+
+    @rx.event
+    async def load_detail(self):
+        self.detail_loaded = False
+        self.detail_error = ""
+        user_id = self.router.url.query_parameters.get("user_id", "")
+        found = await admin_api(self)
+        if found is None:
+            return None
+        if not user_id:
+            self.detail_error = "No customer was chosen."
+            self.detail_loaded = True
+            return None
+        auth, api = found
+        try:
+            customer = await api.customer(user_id)
+        except ApiError as exc:
+            self.detail_loaded = True
+            if exc.status in (401, 403):
+                return refused(auth, exc)
+            self.detail_error = exc.message
+            return None
+        self._show_detail(customer)
+        self.detail_loaded = True
+        return None
+
+    def _show_detail(self, customer: AdminCustomerDetail) -> None:
+        self.detail = customer_view(customer)
+        subscription = customer.subscription
+        self.detail_period = (
+            _period(subscription.current_period_start, subscription.current_period_end)
+            if subscription
+            else ""
+        )
+        self.detail_cancel_at_period_end = bool(subscription and subscription.cancel_at_period_end)
+        self.detail_usage = [
+            CustomerUsageView(
+                name=meter.name,
+                value=format_count(meter.period_value),
+                estimate=format_money(meter.estimated_amount, meter.currency)
+                if meter.estimated_amount is not None and meter.currency
+                else "",
+                period=_period(meter.period_start, meter.period_end),
+            )
+            for meter in customer.usage
+        ]
+        self.detail_reports = [
+            ReportView(
+                hour=f"{report.hour:%Y-%m-%d %H:00} UTC" if report.hour else "",
+                meter_id=report.meter_id or "",
+                quantity="" if report.quantity is None else format_count(report.quantity),
+                status=report.status,
+                color=REPORT_COLORS.get(report.status, "gray"),
+                error=report.last_error or "",
+            )
+            for report in customer.reports
+        ]

@@ -1,0 +1,90 @@
+"""Admin report runs: each run of the usage reporter with its status, counts, lag and errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import reflex as rx
+
+from my_dev_portal.api_client import ApiError, ReportRun
+from my_dev_portal.state.admin import admin_api, lag_text, refused
+
+RUN_COLORS = {
+    "succeeded": "green",
+    "skipped": "gray",
+    "running": "blue",
+    "partial": "orange",
+    "interrupted": "orange",
+    "failed": "red",
+}
+
+
+@dataclasses.dataclass
+class RunView:
+    id: str = ""
+    kind: str = ""
+    status: str = ""
+    color: str = "gray"
+    started: str = ""
+    duration: str = ""
+    counts: str = ""
+    lag: str = ""
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("error") or ""
+        where = " ".join(str(error[k]) for k in ("subscription_item_id", "meter_id", "hour") if error.get(k))
+        return f"{where}: {message}" if where and message else str(message or json.dumps(error))
+    return str(error)
+
+
+def run_view(run: ReportRun) -> RunView:
+    duration = ""
+    if run.started_at and run.finished_at:
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        duration = f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    counts = f"{run.sent} sent of {run.planned} planned"
+    extras = [f"{n} {label}" for n, label in ((run.failed, "failed"), (run.rejected, "rejected")) if n]
+    if extras:
+        counts += " · " + ", ".join(extras)
+    return RunView(
+        id=run.id,
+        kind=run.kind.replace("_", " "),
+        status=run.status,
+        color=RUN_COLORS.get(run.status, "gray"),
+        started=f"{run.started_at:%Y-%m-%d %H:%M} UTC" if run.started_at else "",
+        duration=duration,
+        counts=counts,
+        lag=lag_text(run.lag_seconds) or "—",
+        errors=[_error_text(error) for error in run.errors],
+    )
+
+
+class AdminReportRunsState(rx.State):
+    loaded: bool = False
+    error: str = ""
+    runs: list[RunView] = []
+
+    @rx.event
+    async def load(self):
+        found = await admin_api(self)
+        if found is None:
+            return None
+        auth, api = found
+        self.error = ""
+        try:
+            runs = await api.report_runs()
+        except ApiError as exc:
+            self.loaded = True
+            if exc.status in (401, 403):
+                return refused(auth, exc)
+            self.error = f"Report runs could not be loaded: {exc.message}"
+            return None
+        self.runs = [run_view(run) for run in runs]
+        self.loaded = True
+        return None
