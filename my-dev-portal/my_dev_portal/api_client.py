@@ -7,9 +7,14 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from my_dev_portal.config import get_settings
+
+# The admin console lists this many customers at most (the API's page limit).
+MAX_CUSTOMERS = 200
+# Seconds a Meter Test may take: it ingests an event, reports usage to Stripe and fetches an invoice preview.
+METER_TEST_TIMEOUT = 60.0
 
 
 class ApiError(Exception):
@@ -171,23 +176,39 @@ class Usage(_Model):
 
 
 class InvoiceLine(_Model):
+    """A line of Stripe's invoice preview."""
+
     description: str | None = None
     amount: int = 0
-    currency: str | None = None
     quantity: float | None = None
+    price_id: str | None = None
 
 
 class StripeUpcoming(_Model):
     amount_due: int
     subtotal: int | None = None
     currency: str
+    period_start: datetime | None = None
+    period_end: datetime | None = None
     lines: list[InvoiceLine] = []
+
+
+class EstimateLine(_Model):
+    """Our estimate for one meter: its usage this period priced like Stripe prices it."""
+
+    meter_id: str | None = None
+    name: str = ""
+    price_id: str | None = None
+    quantity: float = 0
+    amount: int | None = None
 
 
 class Estimate(_Model):
     amount: int
-    currency: str
-    lines: list[InvoiceLine] = []
+    currency: str | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    lines: list[EstimateLine] = []
 
 
 class UpcomingInvoice(_Model):
@@ -246,28 +267,73 @@ class MeterCheck(_Model):
     detail: str | None = None
 
 
-class MeterTestResult(_Model):
-    """Meter Test: our usage and amount for a subscriber against Stripe's invoice preview."""
-
-    passed: bool
-    checks: list[MeterCheck] = []
-    customer_email: str | None = None
-    usage: float | None = None
+class MeterTestOurs(_Model):
+    usage_quantity: float | None = None
+    reported_quantity: float | None = None
     amount: int | None = None
-    stripe_usage: float | None = None
-    stripe_amount: int | None = None
-    difference: int | None = None
+
+
+class MeterTestStripe(_Model):
+    quantity: float | None = None
+    amount: int | None = None
+    amount_due: int | None = None
+
+
+class MeterTestResult(_Model):
+    """Meter Test: a synthetic event through metering and reporting, then our amount vs Stripe's preview."""
+
+    # The API names it "pass".
+    passed: bool = Field(validation_alias=AliasChoices("pass", "passed"))
+    reason: str | None = None
+    meter_id: str = ""
+    price_id: str = ""
+    api_version: str | None = None
+    subscription_id: str | None = None
+    subscription_item_id: str | None = None
+    customer_id: str | None = None
     currency: str | None = None
+    ours: MeterTestOurs | None = None
+    stripe: MeterTestStripe | None = None
+    # Stripe's amount minus ours, in minor units of `currency`.
+    difference: int | None = None
+    run_id: str | None = None
+    checks: list[MeterCheck] = []
 
 
 class CustomerSubscription(_Model):
     id: str
     status: str
     price_id: str | None = None
-    plan_name: str | None = None
+    plan_nickname: str | None = None
     current_period_start: datetime | None = None
     current_period_end: datetime | None = None
-    cancel_at_period_end: bool = False
+
+
+class CustomerMeterUsage(_Model):
+    meter_id: str
+    name: str
+    charge_by: str | None = None
+    subscription_item_id: str | None = None
+    usage_quantity: float = 0
+    reported_quantity: float = 0
+    unreported_reports: int = 0
+
+
+class UsageReportRow(_Model):
+    """One report of usage sent (or being sent) to Stripe for an hour."""
+
+    id: int | str
+    subscription_item_id: str | None = None
+    meter_id: str | None = None
+    hour: datetime | None = None
+    revision: int = 0
+    kind: str | None = None
+    action: str | None = None
+    quantity: float | None = None
+    status: str = ""
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
 
 
 class AdminCustomer(_Model):
@@ -276,23 +342,17 @@ class AdminCustomer(_Model):
     name: str | None = None
     stripe_customer_id: str | None = None
     subscription: CustomerSubscription | None = None
-    created_at: datetime | None = None
+    usage: list[CustomerMeterUsage] = []
+    last_reports: list[UsageReportRow] = []
 
 
-class UsageReportRow(_Model):
-    """One report of usage sent (or to be sent) to Stripe."""
-
-    meter_id: str | None = None
-    hour: datetime | None = None
-    quantity: float | None = None
-    status: str = ""
-    last_error: str | None = None
-    sent_at: datetime | None = None
+class CustomerList(_Model):
+    data: list[AdminCustomer] = []
+    total: int = 0
 
 
 class AdminCustomerDetail(AdminCustomer):
-    usage: list[MeterUsage] = []
-    reports: list[UsageReportRow] = []
+    subscriptions: list[CustomerSubscription] = []
 
 
 class ReportRun(_Model):
@@ -303,12 +363,21 @@ class ReportRun(_Model):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     planned: int = 0
+    corrections: int = 0
     sent: int = 0
     failed: int = 0
     rejected: int = 0
     skipped: int = 0
+    retries: int = 0
     lag_seconds: int | None = None
     errors: list[Any] = []
+
+
+class ReportRunList(_Model):
+    """Runs newest first, and the lag of the latest finished reporter run."""
+
+    data: list[ReportRun] = []
+    lag_seconds: int | None = None
 
 
 class AdminToken(_Model):
@@ -342,7 +411,9 @@ class PortalApi(Protocol):
     async def create_key(self, name: str) -> CreatedKey: ...
     async def rotate_key(self, key_id: str) -> CreatedKey: ...
     async def revoke_key(self, key_id: str) -> ApiKey: ...
-    async def usage(self, start: datetime, end: datetime, granularity: str = "day") -> Usage | None: ...
+    async def usage(
+        self, start: datetime | None = None, end: datetime | None = None, granularity: str = "day"
+    ) -> Usage | None: ...
     async def upcoming_invoice(self) -> UpcomingInvoice | None: ...
     # Admin console (admin users only; 403 admin_only otherwise).
     async def billing_provider(self) -> BillingProvider: ...
@@ -352,9 +423,9 @@ class PortalApi(Protocol):
     async def update_meter(self, meter_id: str, body: dict[str, Any]) -> Meter: ...
     async def delete_meter(self, meter_id: str) -> None: ...
     async def test_meter(self, meter_id: str) -> MeterTestResult: ...
-    async def customers(self) -> list[AdminCustomer]: ...
+    async def customers(self) -> CustomerList: ...
     async def customer(self, user_id: str) -> AdminCustomerDetail: ...
-    async def report_runs(self) -> list[ReportRun]: ...
+    async def report_runs(self) -> ReportRunList: ...
     async def admin_tokens(self) -> list[AdminToken]: ...
     async def create_admin_token(self, name: str) -> AdminTokenCreated: ...
     async def revoke_admin_token(self, token_id: str) -> None: ...
@@ -455,8 +526,13 @@ class HttpPortalApi:
     async def revoke_key(self, key_id: str) -> ApiKey:
         return ApiKey.model_validate(await self._json("DELETE", f"/v1/keys/{quote(key_id, safe='')}"))
 
-    async def usage(self, start: datetime, end: datetime, granularity: str = "day") -> Usage | None:
-        params = {"from": start.isoformat(), "to": end.isoformat(), "granularity": granularity}
+    async def usage(
+        self, start: datetime | None = None, end: datetime | None = None, granularity: str = "day"
+    ) -> Usage | None:
+        """Per meter: the series over [start, end) (default: the billing period) and the period's value."""
+        params = {"granularity": granularity}
+        if start is not None and end is not None:
+            params |= {"from": start.isoformat(), "to": end.isoformat()}
         body = await self._json_or_none("GET", "/v1/usage", params=params)
         return None if body is None else Usage.model_validate(body)
 
@@ -487,19 +563,20 @@ class HttpPortalApi:
 
     async def test_meter(self, meter_id: str) -> MeterTestResult:
         path = f"/v1/admin/meters/{quote(meter_id, safe='')}/test"
-        return MeterTestResult.model_validate(await self._json("POST", path))
+        # Meter Test sends a synthetic event, runs the reporter and asks Stripe for a preview: allow for it.
+        response = await self._request("POST", path, json={}, timeout=max(self._timeout, METER_TEST_TIMEOUT))
+        return MeterTestResult.model_validate(response.json())
 
-    async def customers(self) -> list[AdminCustomer]:
-        body = await self._json("GET", "/v1/admin/customers")
-        return [AdminCustomer.model_validate(item) for item in body["data"]]
+    async def customers(self) -> CustomerList:
+        body = await self._json("GET", "/v1/admin/customers", params={"limit": MAX_CUSTOMERS})
+        return CustomerList.model_validate(body)
 
     async def customer(self, user_id: str) -> AdminCustomerDetail:
         path = f"/v1/admin/customers/{quote(user_id, safe='')}"
         return AdminCustomerDetail.model_validate(await self._json("GET", path))
 
-    async def report_runs(self) -> list[ReportRun]:
-        body = await self._json("GET", "/v1/admin/report-runs")
-        return [ReportRun.model_validate(item) for item in body["data"]]
+    async def report_runs(self) -> ReportRunList:
+        return ReportRunList.model_validate(await self._json("GET", "/v1/admin/report-runs"))
 
     async def admin_tokens(self) -> list[AdminToken]:
         body = await self._json("GET", "/v1/admin/tokens")

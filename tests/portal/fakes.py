@@ -8,20 +8,30 @@ from typing import Any
 from reflex.event import EventSpec
 
 from my_dev_portal.api_client import (
+    AdminCustomerDetail,
+    AdminToken,
+    AdminTokenCreated,
     ApiError,
     ApiKey,
     AuthResult,
+    BillingProvider,
     CheckoutCompletion,
     CheckoutSession,
     CreatedKey,
+    CustomerList,
+    Meter,
+    MeterTestResult,
     Plan,
+    ReportRunList,
     Subscription,
     UpcomingInvoice,
     Usage,
     User,
 )
+from my_dev_portal.state.auth import AuthState
 
 USER = User(id="usr_1", email="ada@example.com", name="Ada", is_admin=False)
+ADMIN = User(id="usr_admin", email="grace@example.com", name="Grace", is_admin=True)
 
 
 class FakeApi:
@@ -41,6 +51,21 @@ class FakeApi:
         self.invoice: UpcomingInvoice | None = None
         self.portal_url = "http://127.0.0.1:12111/billing_portal/bps_1"
         self._next_key = 1
+        # Admin console.
+        self.provider = BillingProvider(
+            secret_key_set=True,
+            secret_key_last4="4242",
+            mode="test",
+            api_version="2020-08-27",
+            webhook={"url": "http://api.test/v1/webhooks/stripe", "signing_secret_set": True},
+        )
+        self.meter_list: list[Meter] = []
+        self.test_result: MeterTestResult | None = None
+        self.customer_list = CustomerList()
+        self.customer_detail: AdminCustomerDetail | None = None
+        self.runs = ReportRunList()
+        self.tokens_by_kind: dict[str, list[AdminToken]] = {"admin": [], "collector": []}
+        self._next_meter = 1
 
     def _record(self, method: str, *args: Any) -> None:
         self.calls.append((method, args))
@@ -123,13 +148,113 @@ class FakeApi:
         key.revoked_at = datetime(2026, 11, 25, tzinfo=UTC)
         return key
 
-    async def usage(self, start: datetime, end: datetime, granularity: str = "day") -> Usage | None:
+    async def usage(
+        self, start: datetime | None = None, end: datetime | None = None, granularity: str = "day"
+    ) -> Usage | None:
         self._record("usage", start, end, granularity)
         return self.usage_data
 
     async def upcoming_invoice(self) -> UpcomingInvoice | None:
         self._record("upcoming_invoice")
         return self.invoice
+
+    # --- admin console -------------------------------------------------------------------------------------
+
+    async def billing_provider(self) -> BillingProvider:
+        self._record("billing_provider")
+        return self.provider
+
+    async def update_billing_provider(self, changes: dict[str, str | None]) -> BillingProvider:
+        self._record("update_billing_provider", changes)
+        update: dict[str, Any] = {"source": "database"}
+        if changes.get("secret_key"):
+            update |= {"secret_key_set": True, "secret_key_last4": str(changes["secret_key"])[-4:]}
+        if "publishable_key" in changes:
+            update["publishable_key"] = changes["publishable_key"] or None
+        if changes.get("api_version"):
+            update["api_version"] = changes["api_version"]
+        self.provider = self.provider.model_copy(update=update)
+        return self.provider
+
+    async def meters(self) -> list[Meter]:
+        self._record("meters")
+        return list(self.meter_list)
+
+    async def create_meter(self, body: dict[str, Any]) -> Meter:
+        self._record("create_meter", body)
+        meter = Meter.model_validate(
+            {"id": f"mtr_{self._next_meter}", "charge_by": body.get("charge_by", "sum_during_period"), **body}
+        )
+        self._next_meter += 1
+        self.meter_list.append(meter)
+        return meter
+
+    async def update_meter(self, meter_id: str, body: dict[str, Any]) -> Meter:
+        self._record("update_meter", meter_id, body)
+        index = next(i for i, meter in enumerate(self.meter_list) if meter.id == meter_id)
+        self.meter_list[index] = self.meter_list[index].model_copy(update=body)
+        return self.meter_list[index]
+
+    async def delete_meter(self, meter_id: str) -> None:
+        self._record("delete_meter", meter_id)
+        self.meter_list = [meter for meter in self.meter_list if meter.id != meter_id]
+
+    async def test_meter(self, meter_id: str) -> MeterTestResult:
+        self._record("test_meter", meter_id)
+        assert self.test_result is not None
+        return self.test_result
+
+    async def customers(self) -> CustomerList:
+        self._record("customers")
+        return self.customer_list
+
+    async def customer(self, user_id: str) -> AdminCustomerDetail:
+        self._record("customer", user_id)
+        if self.customer_detail is None or self.customer_detail.user_id != user_id:
+            raise ApiError(404, "customer_not_found", f"There is no customer {user_id}")
+        return self.customer_detail
+
+    async def report_runs(self) -> ReportRunList:
+        self._record("report_runs")
+        return self.runs
+
+    def _new_token(self, kind: str, name: str) -> AdminTokenCreated:
+        tokens = self.tokens_by_kind[kind]
+        prefix = f"mdp_{kind}_{len(tokens) + 1:04d}"
+        created = AdminTokenCreated(
+            id=f"{kind}_{len(tokens) + 1}", name=name, prefix=prefix, token=f"{prefix}_secret"
+        )
+        tokens.append(AdminToken.model_validate(created.model_dump(exclude={"token"})))
+        return created
+
+    async def admin_tokens(self) -> list[AdminToken]:
+        self._record("admin_tokens")
+        return list(self.tokens_by_kind["admin"])
+
+    async def create_admin_token(self, name: str) -> AdminTokenCreated:
+        self._record("create_admin_token", name)
+        return self._new_token("admin", name)
+
+    async def revoke_admin_token(self, token_id: str) -> None:
+        self._record("revoke_admin_token", token_id)
+        self._revoke("admin", token_id)
+
+    async def collector_tokens(self) -> list[AdminToken]:
+        self._record("collector_tokens")
+        return list(self.tokens_by_kind["collector"])
+
+    async def create_collector_token(self, name: str) -> AdminTokenCreated:
+        self._record("create_collector_token", name)
+        return self._new_token("collector", name)
+
+    async def revoke_collector_token(self, token_id: str) -> None:
+        self._record("revoke_collector_token", token_id)
+        self._revoke("collector", token_id)
+
+    def _revoke(self, kind: str, token_id: str) -> None:
+        for token in self.tokens_by_kind[kind]:
+            if token.id == token_id:
+                token.revoked_at = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 async def run(handler: Any, state: Any, *args: Any) -> list[Any]:
@@ -151,3 +276,11 @@ def redirect_path(events: list[Any]) -> str | None:
             args = {name._js_expr: getattr(value, "_var_value", None) for name, value in event.args}
             return str(args["path"])
     return None
+
+
+async def signed_in_admin(page: Any) -> Any:
+    """`page` (a State from the `state` fixture) with an admin signed in, as require_login leaves it."""
+    auth = await page.get_state(AuthState)
+    auth.token = auth.token or "tok_admin"
+    auth.user_id, auth.user_email, auth.is_admin = ADMIN.id, ADMIN.email, True
+    return page

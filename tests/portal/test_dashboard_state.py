@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from my_dev_portal.api_client import ApiError, Subscription, UpcomingInvoice, Usage
-from my_dev_portal.state.dashboard import DashboardState
+from my_dev_portal.state.dashboard import DashboardState, usage_range
 from tests.portal.fakes import FakeApi, redirect_path, run
 
 SUBSCRIPTION = Subscription.model_validate(
@@ -102,3 +102,91 @@ async def test_manage_billing_failure_is_explained(fake_api: FakeApi, state) -> 
     events = await run(DashboardState.open_billing_portal, dashboard)
     assert redirect_path(events) is None
     assert dashboard.error == "Billing could not be opened: Subscribe to a plan first."
+
+
+async def test_real_usage_and_invoice_shapes_are_shown(fake_api: FakeApi, state) -> None:
+    """GET /v1/usage and GET /v1/invoices/upcoming as portal_api sends them (Decimals as strings)."""
+    fake_api.current_subscription = SUBSCRIPTION
+    fake_api.usage_data = Usage.model_validate(
+        {
+            "from": "2026-11-01T00:00:00Z",
+            "to": "2026-11-03T00:00:00Z",
+            "granularity": "day",
+            "meters": [
+                {
+                    "meter_id": "mtr_1",
+                    "name": "Active users",
+                    "metric": "unique_users",
+                    "charge_by": "max_during_period",
+                    "series": [{"start": "2026-11-01T00:00:00Z", "value": 3}],
+                    "period_start": "2026-11-01T00:00:00Z",
+                    "period_end": "2026-12-01T00:00:00Z",
+                    "period_value": 12,
+                    "estimated_amount": None,
+                    "currency": "usd",
+                }
+            ],
+        }
+    )
+    fake_api.invoice = UpcomingInvoice.model_validate(
+        {
+            "subscription_id": "sub_1",
+            "stripe": {
+                "amount_due": 1250,
+                "subtotal": 1250,
+                "currency": "usd",
+                "period_start": "2026-11-01T00:00:00Z",
+                "period_end": "2026-12-01T00:00:00Z",
+                "lines": [
+                    {
+                        "description": "1500 x My API",
+                        "amount": 1250,
+                        "quantity": "1500",
+                        "price_id": "price_1",
+                    }
+                ],
+            },
+            "estimate": {
+                "amount": 1260,
+                "currency": "usd",
+                "period_start": None,
+                "period_end": None,
+                "lines": [
+                    {
+                        "meter_id": "mtr_1",
+                        "name": "API calls",
+                        "price_id": "price_1",
+                        "quantity": "1502",
+                        "amount": 1260,
+                    }
+                ],
+            },
+        }
+    )
+    dashboard = await state(DashboardState, url="/dashboard", token="tok_abc")
+    await run(DashboardState.load, dashboard)
+    [meter] = dashboard.meters
+    assert (meter.period_total, meter.unit, meter.period_phrase, meter.estimate) == (
+        "12",
+        "users",
+        "at peak this period",
+        "",
+    )
+    assert (dashboard.invoice_total, dashboard.invoice_period, dashboard.estimate_total) == (
+        "$12.50",
+        "Nov 1, 2026 \u2013 Dec 1, 2026",
+        "$12.60",
+    )
+    assert [(line.description, line.amount) for line in dashboard.invoice_lines] == [
+        ("1500 x My API", "$12.50")
+    ]
+
+
+def test_chart_covers_the_period_up_to_today() -> None:
+    now = datetime(2026, 11, 24, 18, 30, tzinfo=UTC)
+    assert usage_range(SUBSCRIPTION, now) == (
+        datetime(2026, 11, 1, tzinfo=UTC),
+        datetime(2026, 11, 25, tzinfo=UTC),
+    )
+    assert usage_range(SUBSCRIPTION, datetime(2027, 1, 5, tzinfo=UTC))[1] == datetime(2026, 12, 1, tzinfo=UTC)
+    assert usage_range(None, now) == (None, None)  # the API's default: this calendar month

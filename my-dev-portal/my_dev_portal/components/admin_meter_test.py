@@ -75,8 +75,21 @@ def meter_test_panel() -> rx.Component:
                         width="100%",
                     ),
                     rx.cond(
-                        S.test_customer != "",
-                        rx.text("Customer: ", rx.text.strong(S.test_customer), size="2"),
+                        ~S.test_passed & (S.test_reason != ""),
+                        rx.callout(
+                            S.test_reason, icon="triangle_alert", color_scheme="red", size="1", width="100%"
+                        ),
+                    ),
+                    rx.cond(
+                        S.test_subscription != "",
+                        rx.text(
+                            "Tested with subscription ",
+                            rx.code(S.test_subscription, variant="ghost"),
+                            " of customer ",
+                            rx.code(S.test_customer, variant="ghost"),
+                            size="2",
+                            color_scheme="gray",
+                        ),
                     ),
                     rx.grid(
                         rx.vstack(rx.foreach(S.test_checks, _check), spacing="2", width="100%"),
@@ -89,7 +102,8 @@ def meter_test_panel() -> rx.Component:
                                 )
                             ),
                             rx.table.body(
-                                _figure("Usage this period", S.test_usage, S.test_stripe_usage),
+                                _figure("Usage this period", S.test_usage, "—"),
+                                _figure("Quantity billed", S.test_reported, S.test_stripe_usage),
                                 _figure("Amount", S.test_amount, S.test_stripe_amount),
                                 rx.table.row(
                                     rx.table.row_header_cell("Difference"),

@@ -70,11 +70,20 @@ def invoice_card() -> rx.Component:
                 rx.vstack(
                     rx.cond(
                         DashboardState.invoice_total != "",
-                        rx.text(DashboardState.invoice_total, size="6", weight="bold"),
+                        rx.text(DashboardState.invoice_total, size="6", weight="bold", id="invoice-total"),
+                    ),
+                    rx.cond(
+                        DashboardState.invoice_period != "",
+                        rx.text("For ", DashboardState.invoice_period, size="2", color_scheme="gray"),
                     ),
                     rx.cond(
                         DashboardState.estimate_total != "",
-                        rx.text("Estimated from usage so far: ", DashboardState.estimate_total, size="2"),
+                        rx.text(
+                            "Estimated from all usage so far: ",
+                            rx.text.strong(DashboardState.estimate_total),
+                            size="2",
+                            id="invoice-estimate",
+                        ),
                     ),
                     rx.table.root(
                         rx.table.body(rx.foreach(DashboardState.invoice_lines, _invoice_line)), size="1"

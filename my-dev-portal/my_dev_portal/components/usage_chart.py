@@ -13,7 +13,9 @@ def _meter_chart(meter: ObjectVar[MeterView]) -> rx.Component:
         rx.hstack(
             rx.text(meter.name, weight="medium"),
             rx.spacer(),
-            rx.text(meter.period_total, " ", meter.unit, " this period", size="2", color_scheme="gray"),
+            rx.text(
+                meter.period_total, " ", meter.unit, " ", meter.period_phrase, size="2", color_scheme="gray"
+            ),
             rx.cond(meter.estimate != "", rx.badge("≈ ", meter.estimate, variant="soft")),
             width="100%",
             align="center",
@@ -25,7 +27,7 @@ def _meter_chart(meter: ObjectVar[MeterView]) -> rx.Component:
             rx.recharts.y_axis(allow_decimals=False, width=48),
             rx.recharts.graphing_tooltip(),
             rx.recharts.bar(
-                data_key="value", name=meter.name, fill=rx.color("accent", 9), radius=[3, 3, 0, 0]
+                data_key="value", name=meter.unit, fill=rx.color("accent", 9), radius=[3, 3, 0, 0]
             ),
             data=meter.points,
             height=220,

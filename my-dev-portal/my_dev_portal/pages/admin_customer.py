@@ -21,9 +21,16 @@ def _fact(label: str, value: rx.Component | rx.Var | str) -> rx.Component:
 def _usage_row(meter: ObjectVar[CustomerUsageView]) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(meter.name),
-        rx.table.cell(meter.value, text_align="right"),
-        rx.table.cell(rx.cond(meter.estimate != "", meter.estimate, "—"), text_align="right"),
-        rx.table.cell(meter.period),
+        rx.table.cell(meter.charge_by),
+        rx.table.cell(meter.usage, text_align="right"),
+        rx.table.cell(meter.reported, text_align="right"),
+        rx.table.cell(
+            rx.cond(
+                meter.in_sync,
+                rx.badge("in Stripe", color_scheme="green", variant="soft"),
+                rx.badge(meter.unreported, " pending", color_scheme="orange", variant="soft"),
+            )
+        ),
     )
 
 
@@ -31,6 +38,7 @@ def _report_row(report: ObjectVar[ReportView]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(report.hour),
         rx.table.cell(rx.code(report.meter_id, size="1", variant="ghost")),
+        rx.table.cell(report.action),
         rx.table.cell(report.quantity, text_align="right"),
         rx.table.cell(rx.badge(report.status, color_scheme=report.color, variant="soft")),
         rx.table.cell(rx.text(report.error, size="1", color_scheme="red")),
@@ -47,7 +55,6 @@ def _detail() -> rx.Component:
                         _fact("Name", rx.cond(S.detail.name != "", S.detail.name, "—")),
                         _fact("User id", rx.code(S.detail.user_id, variant="ghost")),
                         _fact("Stripe customer", rx.code(S.detail.stripe_customer_id, variant="ghost")),
-                        _fact("Joined", S.detail.joined),
                         size="2",
                     ),
                     width="100%",
@@ -63,12 +70,8 @@ def _detail() -> rx.Component:
                             "Status",
                             rx.badge(S.detail.status, color_scheme=S.detail.status_color, variant="soft"),
                         ),
-                        _fact("Current period", rx.cond(S.detail_period != "", S.detail_period, "—")),
+                        _fact("Current period", rx.cond(S.detail.period != "", S.detail.period, "—")),
                         size="2",
-                    ),
-                    rx.cond(
-                        S.detail_cancel_at_period_end,
-                        rx.text("Ends at the close of this period.", color_scheme="orange", size="2"),
                     ),
                     width="100%",
                 ),
@@ -87,9 +90,10 @@ def _detail() -> rx.Component:
                         rx.table.header(
                             rx.table.row(
                                 rx.table.column_header_cell("Meter"),
+                                rx.table.column_header_cell("Charge by"),
                                 rx.table.column_header_cell("Usage", text_align="right"),
-                                rx.table.column_header_cell("Estimate", text_align="right"),
-                                rx.table.column_header_cell("Period"),
+                                rx.table.column_header_cell("In Stripe", text_align="right"),
+                                rx.table.column_header_cell("Reporting"),
                             )
                         ),
                         rx.table.body(rx.foreach(S.detail_usage, _usage_row)),
@@ -113,6 +117,7 @@ def _detail() -> rx.Component:
                                 rx.table.row(
                                     rx.table.column_header_cell("Hour"),
                                     rx.table.column_header_cell("Meter"),
+                                    rx.table.column_header_cell("Action"),
                                     rx.table.column_header_cell("Quantity", text_align="right"),
                                     rx.table.column_header_cell("Status"),
                                     rx.table.column_header_cell("Error"),

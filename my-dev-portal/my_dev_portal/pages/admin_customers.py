@@ -29,8 +29,22 @@ def _customer_row(customer: ObjectVar[CustomerView]) -> rx.Component:
         ),
         rx.table.cell(rx.cond(customer.plan != "", customer.plan, "—")),
         rx.table.cell(rx.badge(customer.status, color_scheme=customer.status_color, variant="soft")),
+        rx.table.cell(rx.text(customer.period, size="2")),
+        rx.table.cell(
+            rx.hstack(
+                rx.text(rx.cond(customer.usage != "", customer.usage, "—"), size="2"),
+                rx.cond(
+                    customer.behind,
+                    rx.tooltip(
+                        rx.badge("reporting", color_scheme="orange", variant="soft"),
+                        content="Some of this usage is not confirmed in Stripe yet",
+                    ),
+                ),
+                align="center",
+                spacing="2",
+            )
+        ),
         rx.table.cell(rx.code(customer.stripe_customer_id, size="1", variant="ghost")),
-        rx.table.cell(customer.joined),
         align="center",
         custom_attrs={"data-user-id": customer.user_id},
     )
@@ -41,7 +55,7 @@ def _customer_row(customer: ObjectVar[CustomerView]) -> rx.Component:
 def admin_customers() -> rx.Component:
     return admin_page(
         "Customers",
-        "Everyone who signed up, with the plan they pay for. Open one to see usage and reports.",
+        "Subscribers with their plan and usage this period. Open one to see what was reported to Stripe.",
         routes.ADMIN_CUSTOMERS,
         rx.cond(S.error != "", error_callout(S.error)),
         rx.input(
@@ -58,15 +72,25 @@ def admin_customers() -> rx.Component:
             S.loaded,
             rx.cond(
                 S.shown_customers.length() > 0,  # type: ignore[attr-defined]
-                rx.box(
+                rx.vstack(
+                    rx.text(
+                        "Showing ",
+                        S.customers.length(),  # type: ignore[attr-defined]
+                        " of ",
+                        S.total,
+                        " subscribers",
+                        size="1",
+                        color_scheme="gray",
+                    ),
                     rx.table.root(
                         rx.table.header(
                             rx.table.row(
                                 rx.table.column_header_cell("Customer"),
                                 rx.table.column_header_cell("Plan"),
                                 rx.table.column_header_cell("Subscription"),
+                                rx.table.column_header_cell("Current period"),
+                                rx.table.column_header_cell("Usage this period"),
                                 rx.table.column_header_cell("Stripe customer"),
-                                rx.table.column_header_cell("Joined"),
                             )
                         ),
                         rx.table.body(rx.foreach(S.shown_customers, _customer_row)),
@@ -76,9 +100,10 @@ def admin_customers() -> rx.Component:
                     ),
                     overflow_x="auto",
                     width="100%",
+                    spacing="2",
                 ),
                 rx.text(
-                    rx.cond(S.search != "", "No customer matches.", "No customer yet."), color_scheme="gray"
+                    rx.cond(S.search != "", "No customer matches.", "No subscriber yet."), color_scheme="gray"
                 ),
             ),
             loading_block("Loading customers…"),

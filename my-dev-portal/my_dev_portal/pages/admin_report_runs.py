@@ -52,6 +52,7 @@ def admin_report_runs() -> rx.Component:
         "Every run of the usage reporter. Lag is how far the oldest unconfirmed hour is behind now.",
         routes.ADMIN_REPORT_RUNS,
         rx.hstack(
+            rx.cond(S.lag != "", rx.text("Reporting lag: ", rx.text.strong(S.lag), size="2")),
             rx.spacer(),
             rx.button(rx.icon("refresh_cw", size=14), "Refresh", on_click=S.load, variant="soft", size="2"),
             width="100%",

@@ -119,12 +119,13 @@ class AdminOverviewState(rx.State):
         except ApiError as exc:
             self.reporting_ok, self.reporting_text = False, f"Unknown: {exc.message}"
         else:
-            if not runs:
+            reporter_runs = [run for run in runs.data if run.kind != "meter_test"]
+            if not reporter_runs:
                 self.reporting_ok, self.reporting_text = False, "No report run yet"
             else:
-                last = runs[0]
-                self.reporting_ok = last.status in ("succeeded", "skipped")
-                lag = lag_text(last.lag_seconds)
+                last = reporter_runs[0]
+                self.reporting_ok = last.status in ("succeeded", "skipped", "running")
+                lag = lag_text(runs.lag_seconds)
                 self.reporting_text = f"Last run {last.status.replace('_', ' ')}" + (
                     f", lag {lag}" if lag else ""
                 )

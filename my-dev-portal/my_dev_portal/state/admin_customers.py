@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 import reflex as rx
 
 from my_dev_portal.api_client import AdminCustomer, AdminCustomerDetail, ApiError
-from my_dev_portal.prices import EN_DASH, format_count, format_date, format_money
+from my_dev_portal.prices import EN_DASH, format_count, format_date
 from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.admin_meters import CHARGE_BY_LABELS
 from my_dev_portal.state.dashboard import STATUS_COLORS
 
 REPORT_COLORS = {"sent": "green", "pending": "blue", "sending": "blue", "failed": "orange", "rejected": "red"}
@@ -23,15 +25,20 @@ class CustomerView:
     status: str = ""
     status_color: str = "gray"
     stripe_customer_id: str = ""
-    joined: str = ""
+    period: str = ""
+    usage: str = ""
+    # Some usage is not confirmed by Stripe yet (reports pending, failed or expired).
+    behind: bool = False
 
 
 @dataclasses.dataclass
 class CustomerUsageView:
     name: str = ""
-    value: str = ""
-    estimate: str = ""
-    period: str = ""
+    charge_by: str = ""
+    usage: str = ""
+    reported: str = ""
+    unreported: int = 0
+    in_sync: bool = True
 
 
 @dataclasses.dataclass
@@ -39,9 +46,14 @@ class ReportView:
     hour: str = ""
     meter_id: str = ""
     quantity: str = ""
+    action: str = ""
     status: str = ""
     color: str = "gray"
     error: str = ""
+
+
+def _period(start: datetime | None, end: datetime | None) -> str:
+    return f"{format_date(start)} {EN_DASH} {format_date(end)}" if start and end else ""
 
 
 def customer_view(customer: AdminCustomer) -> CustomerView:
@@ -50,16 +62,19 @@ def customer_view(customer: AdminCustomer) -> CustomerView:
         user_id=customer.user_id,
         email=customer.email,
         name=customer.name or "",
-        plan=(subscription.plan_name or subscription.price_id or "") if subscription else "",
+        plan=(subscription.plan_nickname or subscription.price_id or "") if subscription else "",
         status=subscription.status.replace("_", " ") if subscription else "no subscription",
         status_color=STATUS_COLORS.get(subscription.status, "gray") if subscription else "gray",
         stripe_customer_id=customer.stripe_customer_id or "",
-        joined=format_date(customer.created_at),
+        period=_period(subscription.current_period_start, subscription.current_period_end)
+        if subscription
+        else "",
+        usage=" · ".join(f"{usage.name}: {format_count(usage.usage_quantity)}" for usage in customer.usage),
+        behind=any(
+            usage.unreported_reports or usage.usage_quantity != usage.reported_quantity
+            for usage in customer.usage
+        ),
     )
-
-
-def _period(start, end) -> str:  # type: ignore[no-untyped-def]
-    return f"{format_date(start)} {EN_DASH} {format_date(end)}" if start and end else ""
 
 
 class AdminCustomersState(rx.State):
@@ -69,12 +84,11 @@ class AdminCustomersState(rx.State):
     error: str = ""
     search: str = ""
     customers: list[CustomerView] = []
+    total: int = 0
 
     detail_loaded: bool = False
     detail_error: str = ""
     detail: CustomerView = CustomerView()
-    detail_period: str = ""
-    detail_cancel_at_period_end: bool = False
     detail_usage: list[CustomerUsageView] = []
     detail_reports: list[ReportView] = []
 
@@ -104,7 +118,8 @@ class AdminCustomersState(rx.State):
                 return refused(auth, exc)
             self.error = f"Customers could not be loaded: {exc.message}"
             return None
-        self.customers = [customer_view(customer) for customer in customers]
+        self.customers = [customer_view(customer) for customer in customers.data]
+        self.total = customers.total
         self.loaded = True
         return None
 
@@ -135,32 +150,26 @@ class AdminCustomersState(rx.State):
 
     def _show_detail(self, customer: AdminCustomerDetail) -> None:
         self.detail = customer_view(customer)
-        subscription = customer.subscription
-        self.detail_period = (
-            _period(subscription.current_period_start, subscription.current_period_end)
-            if subscription
-            else ""
-        )
-        self.detail_cancel_at_period_end = bool(subscription and subscription.cancel_at_period_end)
         self.detail_usage = [
             CustomerUsageView(
-                name=meter.name,
-                value=format_count(meter.period_value),
-                estimate=format_money(meter.estimated_amount, meter.currency)
-                if meter.estimated_amount is not None and meter.currency
-                else "",
-                period=_period(meter.period_start, meter.period_end),
+                name=usage.name,
+                charge_by=CHARGE_BY_LABELS.get(usage.charge_by or "", usage.charge_by or ""),
+                usage=format_count(usage.usage_quantity),
+                reported=format_count(usage.reported_quantity),
+                unreported=usage.unreported_reports,
+                in_sync=usage.usage_quantity == usage.reported_quantity and not usage.unreported_reports,
             )
-            for meter in customer.usage
+            for usage in customer.usage
         ]
         self.detail_reports = [
             ReportView(
                 hour=f"{report.hour:%Y-%m-%d %H:00} UTC" if report.hour else "",
                 meter_id=report.meter_id or "",
                 quantity="" if report.quantity is None else format_count(report.quantity),
+                action=report.action or "",
                 status=report.status,
                 color=REPORT_COLORS.get(report.status, "gray"),
                 error=report.last_error or "",
             )
-            for report in customer.reports
+            for report in customer.last_reports
         ]

@@ -28,6 +28,16 @@ CHARGE_BY_LABELS = {
 }
 # The charge-by select's "let the price decide" choice (Radix selects cannot hold an empty value).
 CHARGE_BY_FROM_PRICE = "from_price"
+# The Meter Test's checks (portal_api/reporting/meter_test.py), for people.
+CHECK_LABELS = {
+    "stripe_connection": "Stripe connection",
+    "price": "Price bills this meter",
+    "subscription": "A subscriber to test with",
+    "test_event": "Test event counted",
+    "report": "Usage reported to Stripe",
+    "invoice_preview": "Invoice preview matches",
+    "usage_reported": "All usage in Stripe",
+}
 PRICE_ERROR_CODES = ("price_not_found", "price_not_recurring", "price_not_metered", "price_inactive")
 MAX_NAME = 200
 
@@ -150,8 +160,11 @@ class AdminMetersState(rx.State):
     test_meter_name: str = ""
     test_passed: bool = False
     test_checks: list[CheckView] = []
+    test_reason: str = ""
     test_customer: str = ""
+    test_subscription: str = ""
     test_usage: str = ""
+    test_reported: str = ""
     test_stripe_usage: str = ""
     test_amount: str = ""
     test_stripe_amount: str = ""
@@ -573,15 +586,20 @@ class AdminMetersState(rx.State):
     def _show_test(self, result: MeterTestResult) -> None:
         self.test_ran = True
         self.test_passed = result.passed
+        self.test_reason = result.reason or ""
         self.test_checks = [
-            CheckView(name=check.name, ok=check.ok, detail=check.detail or "") for check in result.checks
+            CheckView(name=CHECK_LABELS.get(check.name, check.name), ok=check.ok, detail=check.detail or "")
+            for check in result.checks
         ]
-        self.test_customer = result.customer_email or ""
-        self.test_usage = _quantity(result.usage)
-        self.test_stripe_usage = _quantity(result.stripe_usage)
-        self.test_amount = _money(result.amount, result.currency)
-        self.test_stripe_amount = _money(result.stripe_amount, result.currency)
-        self.test_difference = _money(result.difference, result.currency)
+        self.test_customer = result.customer_id or ""
+        self.test_subscription = result.subscription_id or ""
+        ours, theirs, currency = result.ours, result.stripe, result.currency
+        self.test_usage = _quantity(ours.usage_quantity if ours else None)
+        self.test_reported = _quantity(ours.reported_quantity if ours else None)
+        self.test_stripe_usage = _quantity(theirs.quantity if theirs else None)
+        self.test_amount = _money(ours.amount if ours else None, currency)
+        self.test_stripe_amount = _money(theirs.amount if theirs else None, currency)
+        self.test_difference = _money(result.difference, currency)
 
     @rx.event
     def dismiss_test(self) -> None:

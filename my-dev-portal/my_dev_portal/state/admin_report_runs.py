@@ -69,6 +69,8 @@ class AdminReportRunsState(rx.State):
     loaded: bool = False
     error: str = ""
     runs: list[RunView] = []
+    # How far behind the reporter is, from its latest finished run.
+    lag: str = ""
 
     @rx.event
     async def load(self):
@@ -85,6 +87,7 @@ class AdminReportRunsState(rx.State):
                 return refused(auth, exc)
             self.error = f"Report runs could not be loaded: {exc.message}"
             return None
-        self.runs = [run_view(run) for run in runs]
+        self.runs = [run_view(run) for run in runs.data]
+        self.lag = lag_text(runs.lag_seconds)
         self.loaded = True
         return None

@@ -25,6 +25,22 @@ STATUS_COLORS = {
 }
 
 
+# What one unit of each metric is, for "1,500 calls this period".
+METRIC_UNITS = {
+    "event_count": "calls",
+    "unique_users": "users",
+    "unique_sessions": "sessions",
+    "sum": "units",
+}
+# How the period's billed value is read, by charge-by mode.
+CHARGE_BY_PHRASES = {
+    "sum_during_period": "this period",
+    "max_during_period": "at peak this period",
+    "last_during_period": "latest this period",
+    "last_ever": "latest",
+}
+
+
 @dataclasses.dataclass
 class MeterView:
     """One meter's usage this period, with its per-day series for the chart."""
@@ -33,6 +49,8 @@ class MeterView:
     name: str = ""
     unit: str = ""
     period_total: str = ""
+    # "this period", "at peak this period"...: what `period_total` is.
+    period_phrase: str = ""
     estimate: str = ""
     points: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
@@ -41,6 +59,17 @@ class MeterView:
 class InvoiceLineView:
     description: str = ""
     amount: str = ""
+
+
+def usage_range(subscription: Subscription | None, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The chart's days: this period up to the end of today (UTC), or the API's default (this month)."""
+    if subscription is None or subscription.current_period_start is None:
+        return None, None
+    end_of_today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    period_end = subscription.current_period_end
+    end = min(end_of_today, period_end) if period_end else end_of_today
+    start = subscription.current_period_start
+    return (start, end) if start < end else (None, None)
 
 
 def meter_views(usage: Usage) -> list[MeterView]:
@@ -53,8 +82,9 @@ def meter_views(usage: Usage) -> list[MeterView]:
             MeterView(
                 meter_id=meter.meter_id,
                 name=meter.name,
-                unit=meter.unit or "",
+                unit=meter.unit or METRIC_UNITS.get(meter.metric or "", ""),
                 period_total=format_count(meter.period_value),
+                period_phrase=CHARGE_BY_PHRASES.get(meter.charge_by or "", "this period"),
                 estimate=estimate,
                 points=[{"day": f"{p.start:%b} {p.start.day}", "value": p.value} for p in meter.series],
             )
@@ -80,6 +110,7 @@ class DashboardState(rx.State):
 
     invoice_available: bool = False
     invoice_total: str = ""
+    invoice_period: str = ""
     invoice_lines: list[InvoiceLineView] = []
     estimate_total: str = ""
 
@@ -101,10 +132,9 @@ class DashboardState(rx.State):
             self.loaded = True
             return None
         self._show_subscription(subscription)
-        now = datetime.now(UTC)
-        start = (subscription.current_period_start if subscription else None) or now - timedelta(days=30)
+        start, end = usage_range(subscription, datetime.now(UTC))
         try:
-            self._show_usage(await api.usage(start, now, "day"))
+            self._show_usage(await api.usage(start, end, "day"))
         except ApiError as exc:
             self._show_usage(None)
             self.error = f"Usage could not be loaded: {exc.message}"
@@ -135,25 +165,38 @@ class DashboardState(rx.State):
         self.meters = meter_views(usage) if usage is not None else []
 
     def _show_invoice(self, invoice: UpcomingInvoice | None) -> None:
+        """Stripe's preview (billing the usage reported so far) and our estimate from all usage."""
         self.invoice_available = invoice is not None and (
             invoice.stripe is not None or invoice.estimate is not None
         )
-        self.invoice_total = self.estimate_total = ""
+        self.invoice_total = self.estimate_total = self.invoice_period = ""
         self.invoice_lines = []
         if invoice is None:
             return
-        if invoice.stripe is not None:
-            currency = invoice.stripe.currency
-            self.invoice_total = format_money(invoice.stripe.amount_due, currency)
+        preview, estimate = invoice.stripe, invoice.estimate
+        if preview is not None:
+            currency = preview.currency
+            self.invoice_total = format_money(preview.amount_due, currency)
             self.invoice_lines = [
                 InvoiceLineView(
-                    description=line.description or "",
-                    amount=format_money(line.amount, line.currency or currency),
+                    description=line.description or "", amount=format_money(line.amount, currency)
                 )
-                for line in invoice.stripe.lines
+                for line in preview.lines
             ]
-        if invoice.estimate is not None:
-            self.estimate_total = format_money(invoice.estimate.amount, invoice.estimate.currency)
+            start, end = preview.period_start, preview.period_end
+            if start and end:
+                self.invoice_period = f"{format_date(start)} {EN_DASH} {format_date(end)}"
+        if estimate is not None and (estimate.currency or preview is not None):
+            currency = estimate.currency or (preview.currency if preview else "")
+            self.estimate_total = format_money(estimate.amount, currency)
+            if preview is None:
+                self.invoice_lines = [
+                    InvoiceLineView(
+                        description=f"{line.name} ({format_count(line.quantity)})",
+                        amount=format_money(line.amount, currency) if line.amount is not None else "",
+                    )
+                    for line in estimate.lines
+                ]
 
     @rx.event
     async def open_billing_portal(self):

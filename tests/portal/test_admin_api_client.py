@@ -1,0 +1,105 @@
+"""HttpPortalApi's admin calls: URLs, bodies, the API's shapes (Meter Test's "pass", Decimals as strings)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from my_dev_portal.api_client import MAX_CUSTOMERS, ApiError, HttpPortalApi
+
+BASE = "http://api.test"
+
+
+def client(handler) -> HttpPortalApi:
+    return HttpPortalApi(BASE, "tok_admin", transport=httpx.MockTransport(handler))
+
+
+async def test_filter_error_keeps_the_path_of_the_rejected_node() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        error = {
+            "code": "invalid_filter",
+            "message": "filters.and[0].value: route value must be a path",
+            "details": {"path": "filters.and[0].value"},
+        }
+        return httpx.Response(422, json={"error": error})
+
+    with pytest.raises(ApiError) as caught:
+        await client(handler).create_meter({"name": "x", "stripe_price_id": "price_1"})
+    assert (caught.value.code, caught.value.path) == ("invalid_filter", "filters.and[0].value")
+
+
+async def test_meter_test_reads_pass_and_string_quantities() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            json={
+                "pass": True,
+                "reason": None,
+                "meter_id": "mtr_1",
+                "price_id": "price_1",
+                "api_version": "2020-08-27",
+                "currency": "usd",
+                "ours": {"usage_quantity": "1500.5", "reported_quantity": "1500", "amount": 1000},
+                "stripe": {"quantity": "1500", "amount": 1000, "amount_due": 1000},
+                "difference": 0,
+                "checks": [{"name": "price", "ok": True, "detail": "metered"}],
+            },
+        )
+
+    result = await client(handler).test_meter("mtr/1")
+    assert seen[0].method == "POST" and seen[0].url.raw_path == b"/v1/admin/meters/mtr%2F1/test"
+    assert json.loads(seen[0].content) == {}
+    assert result.passed and result.ours and result.ours.usage_quantity == 1500.5
+    assert result.stripe and result.stripe.quantity == 1500
+
+
+async def test_customers_ask_for_a_full_page_and_report_the_total() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["limit"] == str(MAX_CUSTOMERS)
+        return httpx.Response(200, json={"data": [], "total": 321, "limit": MAX_CUSTOMERS, "offset": 0})
+
+    assert (await client(handler).customers()).total == 321
+
+
+async def test_billing_provider_update_is_a_put_of_the_changes() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.path) == ("PUT", "/v1/admin/billing-provider")
+        assert json.loads(request.content) == {"api_version": "2025-03-31.basil"}
+        return httpx.Response(
+            200,
+            json={
+                "provider": "stripe",
+                "source": "database",
+                "secret_key_set": True,
+                "secret_key_last4": "abcd",
+                "mode": "test",
+                "publishable_key": None,
+                "api_version": "2025-03-31.basil",
+                "reporting": "billing_meters",
+                "webhook": {
+                    "url": "http://api.test/v1/webhooks/stripe",
+                    "signing_secret_set": False,
+                    "last_received_at": None,
+                    "received_last_24h": 0,
+                    "arriving": False,
+                },
+                "updated_at": "2026-11-24T18:00:00Z",
+                "updated_by": "grace@example.com",
+            },
+        )
+
+    provider = await client(handler).update_billing_provider({"api_version": "2025-03-31.basil"})
+    assert provider.reporting == "billing_meters" and provider.webhook and not provider.webhook.arriving
+
+
+async def test_revoking_a_collector_token_accepts_no_content() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.path) == ("DELETE", "/v1/admin/collector-tokens/ct_1")
+        return httpx.Response(204)
+
+    await client(handler).revoke_collector_token("ct_1")
