@@ -11,6 +11,7 @@ from portal_api.accounts.router import router as accounts_router
 from portal_api.admin.router import router as admin_router
 from portal_api.admin.tokens import AdminTokenCache
 from portal_api.billing.router import router as billing_router
+from portal_api.billing_provider.router import router as billing_provider_router
 from portal_api.bootstrap import bootstrap_admin
 from portal_api.checkout.router import router as checkout_router
 from portal_api.config import Settings, get_settings
@@ -26,6 +27,8 @@ from portal_api.metering.router import v1_router as metering_v1_router
 from portal_api.migrate import upgrade_database
 from portal_api.plans.router import router as plans_router
 from portal_api.plans.service import PlanCatalog
+from portal_api.reporting.router import build_reporting_state
+from portal_api.reporting.router import router as reporting_router
 from portal_api.security import Passwords, SessionTokens
 from portal_api.stripe_client import StripeGateway
 from portal_api.webhooks.router import router as webhooks_router
@@ -42,6 +45,8 @@ def api_v1_router() -> APIRouter:
     v1.include_router(billing_router)
     v1.include_router(webhooks_router)
     v1.include_router(metering_v1_router)
+    v1.include_router(billing_provider_router)
+    v1.include_router(reporting_router)
     return v1
 
 
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.stripe = StripeGateway(settings)
     app.state.plan_catalog = PlanCatalog(app.state.stripe, ttl_seconds=settings.plans_cache_seconds)
     app.state.webhook_inbox = WebhookInbox(app.state.session_factory, app.state.stripe, settings)
+    build_reporting_state(app)
 
     install_error_handlers(app)
     app.include_router(health_router)

@@ -3,6 +3,7 @@
 from portal_api.accounts.models import AuthSession, User
 from portal_api.admin.models import AdminToken
 from portal_api.billing.models import Customer, Subscription, SubscriptionItem
+from portal_api.billing_provider.models import BillingProviderConfig
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.db import Base
 from portal_api.keys.models import ApiKey
@@ -15,6 +16,7 @@ from portal_api.metering.models import (
     UsageRollup,
     UsageRollupValue,
 )
+from portal_api.reporting.models import ReportedHour, ReportRun, UsageReport
 from portal_api.webhooks.models import WebhookEvent
 
 __all__ = [
@@ -22,15 +24,19 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "BillingProviderConfig",
     "CollectorCompany",
     "CollectorToken",
     "CollectorUser",
     "Customer",
     "Meter",
     "ProvisionedCheckout",
+    "ReportRun",
+    "ReportedHour",
     "Subscription",
     "SubscriptionItem",
     "UsageEvent",
+    "UsageReport",
     "UsageRollup",
     "UsageRollupValue",
     "User",

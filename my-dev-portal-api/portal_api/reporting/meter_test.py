@@ -1,0 +1,348 @@
+"""The Meter Test: is a meter wired end to end, from an API call to the amount on the customer's next invoice?
+
+Checks, in order, each stopping the test with a clear reason when it fails:
+1. stripe_connection - the effective Stripe key works (the meter's price is retrieved);
+2. price - the price can bill this meter (recurring, metered, aggregated as the meter charges);
+3. subscription - a subscription of ours has the meter's price, and Stripe confirms it is billable;
+4. test_event - one synthetic event ingested for that customer through the metering pipeline is counted;
+5. report - the reporter sends that item's usage (the current hour included) without failures;
+6. invoice_preview - our amount (pricing math on what the ledger put in Stripe) equals the amount on
+   Stripe's upcoming invoice for the item; the difference is shown in minor units;
+7. usage_reported - everything our rollups hold for this period has reached Stripe.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from portal_api.billing import service as billing
+from portal_api.billing.models import Subscription, SubscriptionItem
+from portal_api.billing_provider.config import StripeConfig, effective_stripe_config
+from portal_api.billing_provider.gateways import StripeGateways
+from portal_api.config import Settings
+from portal_api.db import utcnow
+from portal_api.errors import NotFound, PortalError
+from portal_api.metering.events import NormalizedEvent, digest, lower_headers, route_of
+from portal_api.metering.ingest import ingest
+from portal_api.metering.meters.metrics import ChargeBy
+from portal_api.metering.meters.price_check import check_price
+from portal_api.metering.meters.service import get_meter
+from portal_api.metering.models import Meter, UsageRollup
+from portal_api.metering.rollups import hour_of
+from portal_api.metering.settings import MeteringSettings
+from portal_api.reporting import estimate
+from portal_api.reporting.invoice_lines import find_line, line_quantity
+from portal_api.reporting.reporter import UsageReporter
+from portal_api.reporting.schemas import Check, MeterTestIn, MeterTestOut, OurSide, StripeSide
+from portal_api.reporting.targets import REPORTABLE_STATUSES
+from portal_api.reporting.unit_of_work import unit_of_work
+from portal_api.stripe_client import StripeAuthFailed, StripeGateway
+
+
+class _Stop(Exception):
+    """A check failed: the test ends here with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MeterTest:
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        metering: MeteringSettings,
+        reporter: UsageReporter,
+        gateways: StripeGateways,
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.metering = metering
+        self.reporter = reporter
+        self.gateways = gateways
+        self.checks: list[Check] = []
+
+    def _ok(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name=name, ok=True, detail=detail))
+
+    def _fail(self, name: str, detail: str) -> _Stop:
+        self.checks.append(Check(name=name, ok=False, detail=detail))
+        return _Stop(detail)
+
+    async def run(self, meter_id: str, body: MeterTestIn) -> MeterTestOut:
+        async with self.factory() as session:
+            meter = await get_meter(session, meter_id)  # 404 meter_not_found
+            config = await effective_stripe_config(session, self.settings)
+        out = MeterTestOut(
+            passed=False,
+            reason=None,
+            meter_id=meter.id,
+            price_id=meter.stripe_price_id,
+            api_version=config.api_version,
+            checks=self.checks,
+        )
+        try:
+            await self._run(meter, config, body, out)
+        except _Stop as stop:
+            out.reason = stop.reason
+        out.passed = out.reason is None and all(c.ok for c in self.checks)
+        return out
+
+    async def _run(self, meter: Meter, config: StripeConfig, body: MeterTestIn, out: MeterTestOut) -> None:
+        gateway = self.gateways.get(config)
+        price = await self._check_connection(gateway, config, meter)
+        await self._check_price(gateway, config, meter)
+        subscription, item_id = await self._check_subscription(gateway, meter, body)
+        out.subscription_id = subscription.stripe_subscription_id
+        out.subscription_item_id = item_id
+        out.customer_id = subscription.stripe_customer_id
+        out.currency = price.get("currency")
+        send_event = (
+            body.send_event
+            if body.send_event is not None
+            else config.api_key.get_secret_value().startswith(("sk_test_", "rk_test_"))
+        )
+        if send_event:
+            await self._send_test_event(meter, subscription.user_id, body)
+        else:
+            self._ok(
+                "test_event", "skipped (live mode or send_event=false): comparing the usage already there"
+            )
+        run = await self.reporter.run(
+            kind="meter_test", subscription_item_ids=[item_id], meter_id=meter.id, include_open_hour=True
+        )
+        out.run_id = run.run_id
+        if run.status == "failed" or run.failed or run.rejected:
+            first = run.errors[0]["error"] if run.errors else run.status
+            raise self._fail("report", f"the reporter could not deliver this item's usage: {first}")
+        self._ok("report", f"{run.sent} report(s) sent to Stripe ({run.corrections} correction(s))")
+        await self._compare(gateway, meter, price, subscription, item_id, out)
+
+    async def _check_connection(
+        self, gateway: StripeGateway, config: StripeConfig, meter: Meter
+    ) -> dict[str, Any]:
+        last4 = config.api_key.get_secret_value()[-4:]
+        try:
+            price = await gateway.retrieve_price(meter.stripe_price_id)
+        except StripeAuthFailed:
+            raise self._fail(
+                "stripe_connection",
+                f"Stripe rejected the API key ending in {last4} ({config.source} settings); "
+                "check the secret key",
+            ) from None
+        except NotFound:
+            self._ok("stripe_connection", f"connected to Stripe (API {config.api_version})")
+            raise self._fail(
+                "price", f"Stripe has no price {meter.stripe_price_id}: the meter's price is wrong"
+            ) from None
+        except PortalError as exc:
+            raise self._fail("stripe_connection", f"Stripe did not answer: {exc.message}") from None
+        self._ok("stripe_connection", f"connected to Stripe (API {config.api_version}, key ...{last4})")
+        return price
+
+    async def _check_price(self, gateway: StripeGateway, config: StripeConfig, meter: Meter) -> None:
+        try:
+            checked = await check_price(
+                gateway,
+                config.api_version,
+                price_id=meter.stripe_price_id,
+                product_id=meter.stripe_product_id or None,
+                charge_by=ChargeBy(meter.charge_by),
+            )
+        except PortalError as exc:
+            raise self._fail("price", f"wrong price: {exc.message}") from None
+        recurring = checked.price.get("recurring") or {}
+        how = (
+            f"Billing Meter {recurring['meter']}"
+            if recurring.get("meter")
+            else (f"usage records, aggregate_usage {recurring.get('aggregate_usage') or 'sum'}")
+        )
+        self._ok("price", f"{meter.stripe_price_id} is metered and bills {meter.charge_by} ({how})")
+
+    async def _check_subscription(
+        self, gateway: StripeGateway, meter: Meter, body: MeterTestIn
+    ) -> tuple[Subscription, str]:
+        price_id = meter.stripe_price_id
+        async with self.factory() as session:
+            if body.subscription_id:
+                subscription = await session.scalar(
+                    select(Subscription).where(Subscription.stripe_subscription_id == body.subscription_id)
+                )
+                if subscription is None:
+                    raise self._fail("subscription", f"We know no subscription {body.subscription_id}")
+                prices = [i.price_id for i in subscription.items]
+                if price_id not in prices:
+                    raise self._fail(
+                        "subscription",
+                        f"wrong price: subscription {body.subscription_id} has "
+                        f"{', '.join(prices) or 'no items'}, "
+                        f"not the meter's price {price_id}",
+                    )
+            else:
+                subscription = await session.scalar(
+                    select(Subscription)
+                    .join(SubscriptionItem, SubscriptionItem.subscription_id == Subscription.id)
+                    .where(
+                        SubscriptionItem.price_id == price_id, Subscription.status.in_(REPORTABLE_STATUSES)
+                    )
+                    .order_by(Subscription.created_at.desc())
+                    .limit(1)
+                )
+                if subscription is None:
+                    raise self._fail(
+                        "subscription",
+                        f"No active subscription has the meter's price {price_id}; subscribe a test customer "
+                        "to it (or pass subscription_id)",
+                    )
+        try:
+            stripe_subscription = await gateway.retrieve_subscription(subscription.stripe_subscription_id)
+        except NotFound:
+            raise self._fail(
+                "subscription", f"Stripe has no subscription {subscription.stripe_subscription_id} any more"
+            ) from None
+        items = (stripe_subscription.get("items") or {}).get("data") or []
+        item = next((i for i in items if (i.get("price") or {}).get("id") == price_id), None)
+        status = stripe_subscription.get("status")
+        async with unit_of_work(self.factory) as session:
+            synced = await billing.sync_subscription(session, stripe_subscription)
+            if synced is not None:
+                subscription = synced
+        if status not in REPORTABLE_STATUSES:
+            raise self._fail(
+                "subscription", f"Stripe says subscription {subscription.stripe_subscription_id} is {status}"
+            )
+        if item is None:
+            raise self._fail(
+                "subscription",
+                f"wrong price: in Stripe, subscription {subscription.stripe_subscription_id} has no item "
+                f"with {price_id}",
+            )
+        self._ok(
+            "subscription",
+            f"{subscription.stripe_subscription_id} ({status}) of customer "
+            f"{subscription.stripe_customer_id}, "
+            f"item {item['id']}",
+        )
+        return subscription, str(item["id"])
+
+    async def _send_test_event(self, meter: Meter, user_id: str, body: MeterTestIn) -> None:
+        now = utcnow()
+        event = NormalizedEvent(
+            index=0,
+            dedupe_key=f"meter_test:{meter.id}:{uuid.uuid4().hex}",
+            source="meter_test",
+            occurred_at=now,
+            method=body.method.upper(),
+            route=route_of(body.route),
+            status=body.status,
+            weight=body.weight,
+            external_user_id=user_id,
+            company_id=None,
+            session_key=digest(f"meter_test:{uuid.uuid4().hex}"),
+            api_key_secret=None,
+            request_headers=lower_headers(body.request_headers),
+            response_headers={},
+            metadata=dict(body.metadata),
+        )
+        before = await self._rollup(meter.id, user_id, hour_of(now))
+        async with unit_of_work(self.factory) as session:
+            result = await ingest(session, self.settings, self.metering, [event], [], received=1, now=now)
+        if result.accepted != 1 or result.unattributed:
+            raise self._fail("test_event", "the synthetic event was not stored for the customer")
+        after = await self._rollup(meter.id, user_id, hour_of(now))
+        if after == before:
+            raise self._fail(
+                "test_event",
+                f"the synthetic event ({event.method} {event.route}) does not match this meter's filters; "
+                "send route/method/metadata that the filters accept",
+            )
+        self._ok("test_event", f"one {event.method} {event.route} event counted for the customer")
+
+    async def _rollup(self, meter_id: str, user_id: str, hour: datetime) -> tuple[int, int]:
+        async with self.factory() as session:
+            row = await session.get(UsageRollup, (meter_id, user_id, hour))
+            return (row.events, row.value_milli) if row is not None else (0, 0)
+
+    async def _compare(
+        self,
+        gateway: StripeGateway,
+        meter: Meter,
+        price: dict[str, Any],
+        subscription: Subscription,
+        item_id: str,
+        out: MeterTestOut,
+    ) -> None:
+        start, end = subscription.current_period_start, subscription.current_period_end
+        if start is None or end is None:
+            raise self._fail("invoice_preview", "the subscription has no current period")
+        charge_by = ChargeBy(meter.charge_by)
+        async with self.factory() as session:
+            reported = await estimate.reported_quantity(session, item_id, meter.id, charge_by, start, end)
+            usage = await estimate.period_usage(
+                session, meter, subscription.user_id, start, end, now=utcnow()
+            )
+        ours = estimate.amount(price, reported)
+        out.ours = OurSide(usage_quantity=usage, reported_quantity=reported, amount=ours)
+        try:
+            preview = await gateway.upcoming_invoice(
+                subscription.stripe_customer_id, subscription.stripe_subscription_id
+            )
+        except PortalError as exc:
+            raise self._fail("invoice_preview", f"Stripe gave no invoice preview: {exc.message}") from None
+        line = find_line(preview, subscription_item_id=item_id, price_id=meter.stripe_price_id)
+        stripe_amount = int(line["amount"]) if line is not None else None
+        out.stripe = StripeSide(
+            quantity=line_quantity(line) if line is not None else None,
+            amount=stripe_amount,
+            amount_due=preview.get("amount_due"),
+        )
+        if line is None:
+            raise self._fail("invoice_preview", f"Stripe's upcoming invoice has no line for item {item_id}")
+        if ours is None:
+            raise self._fail("invoice_preview", "our pricing math cannot price this price")
+        out.difference = (stripe_amount or 0) - ours
+        currency = (price.get("currency") or "").upper()
+        if out.difference:
+            raise self._fail(
+                "invoice_preview",
+                f"Stripe bills {stripe_amount} for quantity {out.stripe.quantity}, we expect {ours} for "
+                f"{reported} ({currency} minor units): off by {out.difference}",
+            )
+        self._ok(
+            "invoice_preview",
+            f"Stripe's upcoming invoice bills {stripe_amount} {currency} minor units for "
+            f"quantity {out.stripe.quantity}, as we compute",
+        )
+        if usage != reported:
+            self.checks.append(
+                Check(
+                    name="usage_reported",
+                    ok=False,
+                    detail=f"our usage this period is {usage} but Stripe holds {reported} "
+                    "(hours still to report, "
+                    "or usage carried from the previous period)",
+                )
+            )
+        else:
+            self._ok("usage_reported", f"all of this period's usage ({usage}) is in Stripe")
+
+
+async def run_meter_test(
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    metering: MeteringSettings,
+    reporter: UsageReporter,
+    gateways: StripeGateways,
+    meter_id: str,
+    body: MeterTestIn,
+) -> MeterTestOut:
+    return await MeterTest(factory, settings, metering, reporter, gateways).run(meter_id, body)
+
+
+__all__ = ["MeterTest", "run_meter_test"]

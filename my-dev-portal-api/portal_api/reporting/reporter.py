@@ -1,0 +1,415 @@
+"""The usage reporter: one run plans the ledger rows for closed hours, then sends every unsent row to Stripe.
+
+Exactly once: a row (with its deterministic idempotency key, see planner.py) is committed before any Stripe
+call; each attempt sends the same request under the same key, so Stripe applies it once however often it is
+retried (a 5xx, a timeout, a dropped response, a crash between Stripe's answer and our commit). Meter
+events also carry the key as their `identifier`; Stripe's "an event already exists with identifier" answer
+means an earlier attempt got through and counts as delivered.
+
+Sending is bounded by REPORTING_CONCURRENCY; a failing row is retried within the run with exponential
+backoff (longer after a 429) up to REPORTING_MAX_ATTEMPTS, then left `failed` for the next run. A run
+cancelled midway marks itself interrupted; its claimed rows are retried by the next run with their keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from portal_api.billing_provider.config import StripeConfig, effective_stripe_config
+from portal_api.billing_provider.gateways import StripeGateways
+from portal_api.config import Settings
+from portal_api.db import utcnow
+from portal_api.errors import PortalError
+from portal_api.metering.rollups import HOUR, hour_of
+from portal_api.reporting import ledger
+from portal_api.reporting.ledger import ClaimedRow
+from portal_api.reporting.models import ReportRun, ReportStatus
+from portal_api.reporting.planner import Plan, Planner, restore_heads, write_plan
+from portal_api.reporting.settings import ReportingSettings
+from portal_api.reporting.stripe_usage import Outcome, send_report
+from portal_api.reporting.targets import load_targets, price_routes, refresh_subscriptions
+from portal_api.reporting.unit_of_work import unit_of_work
+from portal_api.stripe_client import StripeAuthFailed, StripeGateway
+
+log = structlog.get_logger(__name__)
+
+# One PostgreSQL advisory lock serializes planning across processes (SQLite serializes write transactions).
+PLAN_LOCK_KEY = 0x6D647072706F7274  # "mdprport"
+CLAIM_CHUNK = 400
+FLUSH_EVERY = 200
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    planned: int = 0
+    corrections: int = 0
+    sent: int = 0
+    failed: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    expired: int = 0
+    retries: int = 0
+    lag_seconds: int | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _SendState:
+    result: RunResult
+    max_errors: int
+    total: int = 0
+    done: int = 0
+    pending: list[tuple[ClaimedRow, Outcome, int]] = field(default_factory=list)
+    rejected_subscriptions: set[str] = field(default_factory=set)
+    auth_error: str | None = None
+
+    def error(self, entry: dict[str, Any]) -> None:
+        if len(self.result.errors) < self.max_errors:
+            self.result.errors.append(entry)
+
+
+class UsageReporter:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        reporting: ReportingSettings,
+        gateways: StripeGateways,
+    ) -> None:
+        self._factory = session_factory
+        self._settings = settings
+        self.reporting = reporting
+        self._gateways = gateways
+
+    @property
+    def _stale_after(self) -> timedelta:
+        return timedelta(seconds=self.reporting.reporting_stale_run_seconds)
+
+    def closed_until(self, now: datetime) -> datetime:
+        """Hours before this one are closed (ended at least REPORTING_SETTLE_MINUTES ago)."""
+        return hour_of(now - timedelta(minutes=self.reporting.reporting_settle_minutes))
+
+    async def stripe_config(self) -> StripeConfig:
+        async with self._factory() as session:
+            return await effective_stripe_config(session, self._settings)
+
+    def gateway(self, config: StripeConfig) -> StripeGateway:
+        return self._gateways.get(
+            config, timeout_seconds=self.reporting.reporting_stripe_timeout_seconds, max_retries=0
+        )
+
+    async def run(
+        self,
+        *,
+        kind: str = "hourly",
+        now: datetime | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        subscription_item_ids: Sequence[str] | None = None,
+        meter_id: str | None = None,
+        include_open_hour: bool = False,
+        progress: Progress | None = None,
+    ) -> RunResult:
+        """Report usage of closed hours in [since, until) (default: the lookback window) and send what is due.
+
+        `subscription_item_ids` limits the run to those items (the Meter Test); `include_open_hour` also
+        reports the current hour so far (later usage in it becomes a correction).
+        """
+        now = now or utcnow()
+        until = until or (hour_of(now) + HOUR if include_open_hour else self.closed_until(now))
+        since = since or until - timedelta(hours=self.reporting.reporting_lookback_hours)
+        config = await self.stripe_config()
+        gateway = self.gateway(config)
+        run = await self._start_run(kind, config.api_version, since, until)
+        result = RunResult(run_id=run, status="running")
+        heartbeat = asyncio.create_task(self._heartbeat(run))
+        try:
+            await self._run(
+                run, result, gateway, config, now, since, until, subscription_item_ids, meter_id, progress
+            )
+        except asyncio.CancelledError:
+            result.status = "interrupted"
+            await asyncio.shield(self._finish(run, result, now))
+            raise
+        except PortalError as exc:
+            result.status = "failed"
+            result.errors.insert(0, {"error": exc.message, "code": exc.code})
+        except Exception as exc:
+            result.status = "failed"
+            result.errors.insert(0, {"error": f"{type(exc).__name__}: {exc}"})
+            log.exception("usage_report_run_crashed", run_id=run)
+            await asyncio.shield(self._finish(run, result, now))
+            raise
+        finally:
+            heartbeat.cancel()
+        await self._finish(run, result, now)
+        return result
+
+    async def _run(
+        self,
+        run: str,
+        result: RunResult,
+        gateway: StripeGateway,
+        config: StripeConfig,
+        now: datetime,
+        since: datetime,
+        until: datetime,
+        subscription_item_ids: Sequence[str] | None,
+        meter_id: str | None,
+        progress: Progress | None,
+    ) -> None:
+        async with self._factory() as session:
+            targets = await load_targets(
+                session, subscription_item_ids=subscription_item_ids, meter_id=meter_id
+            )
+        stale = sorted({t.stripe_subscription_id for t in targets if t.period_end <= now})
+        if stale:
+            failures = await refresh_subscriptions(self._factory, gateway, stale)
+            for subscription_id, message in failures.items():
+                result.errors.append({"stripe_subscription_id": subscription_id, "error": message})
+            async with self._factory() as session:
+                targets = await load_targets(
+                    session, subscription_item_ids=subscription_item_ids, meter_id=meter_id
+                )
+        routes = await price_routes(gateway, config.api_version, {t.price_id for t in targets})
+        async with unit_of_work(self._factory) as session:
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLAN_LOCK_KEY})
+            plan: Plan = await Planner(
+                session,
+                targets,
+                routes,
+                since=since,
+                until=until,
+                run_id=run,
+                subset=subscription_item_ids is not None,
+            ).run()
+            await write_plan(session, plan)
+        result.planned = plan.to_send
+        result.corrections = plan.corrections
+        result.skipped = plan.skipped
+        result.errors.extend(plan.errors[: self.reporting.reporting_max_run_errors])
+        items = list(subscription_item_ids) if subscription_item_ids is not None else None
+        await self._send(run, result, gateway, items, progress)
+
+    # -- sending --------------------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        run: str,
+        result: RunResult,
+        gateway: StripeGateway,
+        items: list[str] | None,
+        progress: Progress | None,
+    ) -> None:
+        reporting = self.reporting
+        retention = timedelta(hours=reporting.reporting_key_retention_hours)
+        state = _SendState(result=result, max_errors=reporting.reporting_max_run_errors)
+        async with unit_of_work(self._factory) as session:
+            clock = utcnow()
+            await ledger.mark_dead_runs(session, clock, self._stale_after)
+            result.expired = await ledger.expire_unconfirmed(
+                session,
+                run,
+                clock,
+                retention=retention,
+                stale_after=self._stale_after,
+                subscription_item_ids=items,
+            )
+            state.total = await ledger.count_claimable(
+                session, run, clock, stale_after=self._stale_after, subscription_item_ids=items
+            )
+        queue: asyncio.Queue[ClaimedRow | None] = asyncio.Queue(maxsize=reporting.reporting_concurrency * 4)
+        flush_lock = asyncio.Lock()
+        stop = asyncio.Event()
+
+        async def produce() -> None:
+            try:
+                while not stop.is_set():
+                    async with unit_of_work(self._factory) as session:
+                        rows = await ledger.claim(
+                            session,
+                            run,
+                            utcnow(),
+                            limit=CLAIM_CHUNK,
+                            stale_after=self._stale_after,
+                            subscription_item_ids=items,
+                        )
+                    if not rows:
+                        break
+                    for row in rows:
+                        await queue.put(row)
+            finally:
+                for _ in range(reporting.reporting_concurrency):
+                    await queue.put(None)
+
+        async def work() -> None:
+            while (row := await queue.get()) is not None:
+                if stop.is_set():
+                    outcome, attempts = Outcome("retry", state.auth_error or "run stopped"), 0
+                else:
+                    outcome, attempts = await self._deliver(gateway, row, state)
+                    if outcome.verdict == "auth_failed":
+                        state.auth_error = outcome.error
+                        stop.set()
+                state.pending.append((row, outcome, attempts))
+                state.done += 1
+                if progress is not None:
+                    progress(state.done, max(state.total, state.done))
+                if len(state.pending) >= FLUSH_EVERY:
+                    async with flush_lock:
+                        await self._flush(state)
+
+        producer = asyncio.create_task(produce())
+        workers = [asyncio.create_task(work()) for _ in range(reporting.reporting_concurrency)]
+        try:
+            await asyncio.gather(producer, *workers)
+        finally:
+            for task in (producer, *workers):
+                task.cancel()
+        async with flush_lock:
+            await self._flush(state)
+        if state.rejected_subscriptions:
+            # Stripe refused a timestamp (our period was behind): refresh for the next run's plan.
+            await refresh_subscriptions(self._factory, gateway, sorted(state.rejected_subscriptions))
+        if state.auth_error:
+            raise StripeAuthFailed(state.auth_error)
+
+    async def _deliver(
+        self, gateway: StripeGateway, row: ClaimedRow, state: _SendState
+    ) -> tuple[Outcome, int]:
+        reporting = self.reporting
+        attempts = 0
+        while True:
+            attempts += 1
+            outcome = await send_report(gateway, row.kind, row.path, row.params, row.idempotency_key)
+            if outcome.verdict != "retry" or attempts >= reporting.reporting_max_attempts:
+                return outcome, attempts
+            state.result.retries += 1
+            delay = (
+                reporting.reporting_retry_base_seconds * 2 ** (attempts - 1) * (4 if outcome.throttled else 1)
+            )
+            await asyncio.sleep(min(delay, reporting.reporting_retry_max_seconds) * random.uniform(0.5, 1.0))  # noqa: S311
+
+    async def _flush(self, state: _SendState) -> None:
+        batch, state.pending = state.pending, []
+        if not batch:
+            return
+        now = utcnow()
+        updates: list[dict[str, Any]] = []
+        rejected_keys: list[tuple[str, str, datetime]] = []
+        for row, outcome, attempts in batch:
+            status = {
+                "sent": ReportStatus.SENT,
+                "rejected": ReportStatus.REJECTED,
+            }.get(outcome.verdict, ReportStatus.FAILED)
+            updates.append(
+                {
+                    "id": row.id,
+                    "status": status,
+                    "attempts": row.attempts + max(attempts - 1, 0),
+                    "last_error": outcome.error,
+                    "sent_at": now if status == ReportStatus.SENT else None,
+                    "stripe_object_id": outcome.stripe_object_id,
+                }
+            )
+            if status == ReportStatus.SENT:
+                state.result.sent += 1
+                continue
+            entry = {
+                "subscription_item_id": row.subscription_item_id,
+                "meter_id": row.meter_id,
+                "hour": row.hour.isoformat(),
+                "status": status,
+                "error": outcome.error,
+            }
+            state.error(entry)
+            if status == ReportStatus.REJECTED:
+                state.result.rejected += 1
+                rejected_keys.append((row.subscription_item_id, row.meter_id, row.hour))
+                if outcome.param == "timestamp":
+                    state.rejected_subscriptions.add(row.stripe_subscription_id)
+            else:
+                state.result.failed += 1
+        async with unit_of_work(self._factory) as session:
+            await ledger.record_outcomes(session, updates)
+            if rejected_keys:
+                await restore_heads(session, rejected_keys)
+
+    # -- run records ----------------------------------------------------------------------------------
+
+    async def _start_run(self, kind: str, api_version: str, since: datetime, until: datetime) -> str:
+        async with unit_of_work(self._factory) as session:
+            run = ReportRun(
+                kind=kind,
+                status="running",
+                api_version=api_version,
+                range_start=since,
+                range_end=until,
+                errors="[]",
+            )
+            session.add(run)
+            await session.flush()
+        return run.id
+
+    async def _heartbeat(self, run: str) -> None:
+        interval = max(self.reporting.reporting_stale_run_seconds / 4, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with unit_of_work(self._factory) as session:
+                    found = await session.get(ReportRun, run)
+                    if found is not None:
+                        found.heartbeat_at = utcnow()
+            except Exception:
+                log.warning("usage_report_heartbeat_failed", run_id=run)
+
+    async def _finish(self, run: str, result: RunResult, now: datetime) -> None:
+        if result.status == "running":
+            result.status = "partial" if (result.failed or result.rejected or result.expired) else "succeeded"
+        async with unit_of_work(self._factory) as session:
+            oldest = await ledger.oldest_unconfirmed_hour(session)
+            result.lag_seconds = max(int((now - oldest).total_seconds()), 0) if oldest is not None else 0
+            row = await session.get(ReportRun, run)
+            if row is None:
+                return
+            row.status = result.status
+            row.finished_at = utcnow()
+            row.heartbeat_at = row.finished_at
+            row.planned = result.planned
+            row.corrections = result.corrections
+            row.sent = result.sent
+            row.failed = result.failed
+            row.rejected = result.rejected
+            row.skipped = result.skipped
+            row.retries = result.retries
+            row.lag_seconds = result.lag_seconds
+            row.oldest_unreported_hour = oldest
+            row.errors = json.dumps(result.errors[: self.reporting.reporting_max_run_errors], default=str)
+        log.info(
+            "usage_report_run",
+            run_id=run,
+            status=result.status,
+            planned=result.planned,
+            corrections=result.corrections,
+            sent=result.sent,
+            failed=result.failed,
+            rejected=result.rejected,
+            skipped=result.skipped,
+            retries=result.retries,
+            lag_seconds=result.lag_seconds,
+        )
