@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 # Header values that identify or authenticate a caller are never stored as sent.
 SECRET_HEADERS = frozenset(
@@ -16,7 +15,7 @@ SECRET_HEADERS = frozenset(
 REDACTED = "[redacted]"
 
 
-@dataclass
+@dataclass(slots=True)
 class EventView:
     """What filters and metrics see of an event (headers keyed in lower case)."""
 
@@ -34,7 +33,7 @@ class EventView:
     api_key_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NormalizedEvent:
     """An event that passed validation, before attribution and storage."""
 
@@ -76,11 +75,16 @@ class NormalizedEvent:
         )
 
     def payload_json(self) -> str:
-        body = {"request_headers": self.request_headers, "response_headers": self.response_headers}
+        body: dict[str, Any] = {}
+        if self.request_headers:
+            body["request_headers"] = self.request_headers
+        if self.response_headers:
+            body["response_headers"] = self.response_headers
         if self.metadata:
             body["metadata"] = self.metadata
-        body.update(self.extra)
-        return json.dumps(body, separators=(",", ":"), default=str)
+        if self.extra:
+            body.update(self.extra)
+        return json.dumps(body, separators=(",", ":"), default=str) if body else "{}"
 
 
 def view_from_row(row: Any) -> EventView:
@@ -104,11 +108,20 @@ def view_from_row(row: Any) -> EventView:
 
 def route_of(uri: str) -> str:
     """The path of a full URI or a path, without query and without a trailing slash (except "/")."""
-    path = urlsplit(uri).path if "://" in uri or uri.startswith("//") else uri.split("?", 1)[0]
-    path = path or "/"
-    if not path.startswith("/"):
-        path = "/" + path
-    return path.rstrip("/") or "/"
+    if uri.startswith("/") and not uri.startswith("//"):
+        path = uri
+    else:
+        # scheme://host[:port]/path or //host/path; a bare "host/path" is taken as a path.
+        rest = uri.split("://", 1)[1] if "://" in uri else uri[2:] if uri.startswith("//") else "/" + uri
+        slash = rest.find("/")
+        path = rest[slash:] if slash >= 0 else "/"
+    for mark in ("?", "#"):
+        cut = path.find(mark)
+        if cut >= 0:
+            path = path[:cut]
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path or "/"
 
 
 def lower_headers(headers: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from portal_api.metering.meters.service import active_compiled_meters, lock_mete
 from portal_api.metering.rollups import RollupBatch
 from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.store import store_for
+from portal_api.observability.metrics import count_usage_events
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +130,12 @@ async def ingest(
     result.rejected.sort(key=lambda r: r.index)
     result.duplicates.sort()
     result.unattributed.sort()
+    count_usage_events(
+        accepted=result.accepted,
+        duplicates=len(result.duplicates),
+        rejected=len(result.rejected),
+        unattributed=len(result.unattributed),
+    )
     if result.rejected or result.unattributed:
         log.info(
             "usage_batch_partial",

@@ -213,3 +213,44 @@ async def test_stored_moesif_events_keep_headers_and_metadata_but_no_secrets(
     assert payload["request_headers"]["x-tier"] == "gold" and payload["metadata"] == {"tokens": 5}
     assert key not in row.payload and "session=abc" not in row.payload and "secret-session" not in row.payload
     assert row.session_key and row.session_key != "secret-session"
+
+
+async def test_header_and_metadata_filters_apply_to_moesif_events(
+    api: httpx.AsyncClient, admin: Member, alice: Member, collector_token: str, catalog: dict[str, Any]
+) -> None:
+    meter = await create_meter(
+        api,
+        admin,
+        catalog["prices"]["payg"],
+        filters={
+            "and": [
+                {"field": "request.headers.X-Tier", "value": "gold"},
+                {
+                    "or": [
+                        {"field": "metadata.model", "value": "large"},
+                        {"field": "response.headers.x-cache", "value": "MISS"},
+                    ]
+                },
+            ]
+        },
+        metric={"type": "sum", "field": "metadata.tokens"},
+    )
+    events = [
+        moesif_event(
+            user_id=alice.id, headers={"x-tier": "gold"}, metadata={"model": "large", "tokens": 100}
+        ),
+        moesif_event(user_id=alice.id, headers={"x-tier": "gold"}, metadata={"model": "small", "tokens": 10}),
+        moesif_event(
+            user_id=alice.id,
+            headers={"x-tier": "gold"},
+            metadata={"model": "small", "tokens": 7},
+            response_headers={"x-cache": "MISS"},
+        ),
+        moesif_event(
+            user_id=alice.id, headers={"x-tier": "free"}, metadata={"model": "large", "tokens": 1000}
+        ),
+    ]
+
+    await post_batch(api, collector_token, events)
+
+    assert meter_usage(await usage(api, alice), meter["id"])["period_value"] == 107

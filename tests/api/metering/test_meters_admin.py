@@ -258,3 +258,31 @@ async def test_deleting_a_meter_removes_it_and_its_rollups(
     assert deleted.status_code == 204
     assert (await api.get(f"/v1/admin/meters/{meter['id']}", headers=admin.headers)).status_code == 404
     assert (await usage(api, alice))["meters"] == []
+
+
+async def test_under_basil_a_metered_price_without_billing_meter_is_refused(
+    settings_factory: Any, emulator: EmulatorServer, catalog: dict[str, Any]
+) -> None:
+    from tests.fixtures.database import running_app
+
+    basil = settings_factory(
+        stripe_api_base=emulator.url,
+        stripe_api_key="sk_test_metering",
+        stripe_api_version="2025-03-31.basil",
+        stripe_max_retries=0,
+        run_jobs_in_process=False,
+        admin_bootstrap_token="mdp_admin_" + "z" * 43,
+    )
+    async with (
+        running_app(basil) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        response = await client.post(
+            "/v1/admin/meters",
+            json={"name": "legacy", "stripe_price_id": catalog["prices"]["payg"]},
+            headers={"Authorization": "Bearer mdp_admin_" + "z" * 43},
+        )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "price_not_metered"
+    assert "recurring.meter" in response.json()["error"]["message"]

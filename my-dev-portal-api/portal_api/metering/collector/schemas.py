@@ -1,7 +1,8 @@
 """The Moesif collector models (events, users, companies) as pydantic models, lenient like Moesif.
 
 Times without an offset (`2024-05-01T04:45:42.914`, what Moesif's Python SDKs send) are UTC. Ids sent as
-numbers are turned into strings. Bodies are accepted and not stored.
+numbers are turned into strings. Fields we do not use (bodies, transfer_encoding, blocked_by...) are accepted
+and ignored, never stored.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ UtcTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class MoesifRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     time: UtcTime
     uri: str = Field(min_length=1, max_length=8192)
@@ -35,23 +36,18 @@ class MoesifRequest(BaseModel):
     api_version: str | None = Field(default=None, max_length=255)
     ip_address: str | None = Field(default=None, max_length=255)
     headers: dict[str, Any] | None = None
-    body: Any = None
-    transfer_encoding: str | None = None
 
 
 class MoesifResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     time: UtcTime | None = None
     status: int = Field(ge=0, le=999)
     headers: dict[str, Any] | None = None
-    body: Any = None
-    ip_address: str | None = None
-    transfer_encoding: str | None = None
 
 
 class MoesifEvent(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     request: MoesifRequest
     response: MoesifResponse | None = None
@@ -63,11 +59,10 @@ class MoesifEvent(BaseModel):
     weight: int | None = Field(default=None, ge=0, le=1_000_000)
     transaction_id: Id | None = None
     tags: str | None = None
-    blocked_by: str | None = None
 
 
 class MoesifUser(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     user_id: Id
     company_id: Id | None = None
@@ -80,7 +75,7 @@ class MoesifUser(BaseModel):
 
 
 class MoesifCompany(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="ignore")
 
     company_id: Id
     company_domain: str | None = None

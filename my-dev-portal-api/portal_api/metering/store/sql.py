@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, delete, func, literal_column, select
+from sqlalchemy import Select, Table, delete, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,9 +23,38 @@ events_table = cast(Table, UsageEvent.__table__)
 rollups_table = cast(Table, UsageRollup.__table__)
 values_table = cast(Table, UsageRollupValue.__table__)
 
-# Bind parameters per statement stay under SQLite's 32,766 limit and asyncpg's 32,767.
-EVENT_CHUNK = 1_500
-ROLLUP_CHUNK = 2_000
+LOOKUP_CHUNK = 5_000
+EVENT_COLUMNS = (
+    ("dedupe_key", "varchar"),
+    ("source", "varchar"),
+    ("occurred_at", "timestamptz"),
+    ("received_at", "timestamptz"),
+    ("user_id", "varchar"),
+    ("attributed_by", "varchar"),
+    ("api_key_id", "varchar"),
+    ("external_user_id", "varchar"),
+    ("company_id", "varchar"),
+    ("session_key", "varchar"),
+    ("method", "varchar"),
+    ("route", "text"),
+    ("status", "int"),
+    ("weight", "int"),
+    ("payload", "text"),
+)
+# Built from the constant column list above only (no input), hence the noqa.
+UNNEST_INSERT = text(
+    f"INSERT INTO usage_events ({', '.join(name for name, _ in EVENT_COLUMNS)}) "  # noqa: S608
+    f"SELECT * FROM unnest({', '.join(f'CAST(:{name} AS {kind}[])' for name, kind in EVENT_COLUMNS)}) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+)
+
+UNNEST_ROLLUPS = text(
+    "INSERT INTO usage_rollups (meter_id, user_id, hour, events, value_milli) "
+    "SELECT * FROM unnest(CAST(:meter_id AS varchar[]), CAST(:user_id AS varchar[]), "
+    "CAST(:hour AS timestamptz[]), CAST(:events AS bigint[]), CAST(:value_milli AS bigint[])) "
+    "ON CONFLICT (meter_id, user_id, hour) DO UPDATE SET events = usage_rollups.events + excluded.events, "
+    "value_milli = usage_rollups.value_milli + excluded.value_milli"
+)
 
 
 def _aware(value: Any) -> datetime:
@@ -44,19 +73,46 @@ class SqlUsageStore:
     # -- writes ---------------------------------------------------------------------------------------
 
     async def insert_events(self, rows: Sequence[dict[str, Any]]) -> set[str]:
-        inserted: set[str] = set()
+        if not rows:
+            return set()
         ordered = sorted(rows, key=lambda r: r["dedupe_key"])
-        for start in range(0, len(ordered), EVENT_CHUNK):
-            chunk = ordered[start : start + EVENT_CHUNK]
-            stmt = (
-                self._insert(events_table)
-                .values(chunk)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(events_table.c.dedupe_key)
+        if self.dialect == "postgresql":
+            return await self._insert_events_unnest(ordered)
+        if self.dialect == "sqlite":
+            return await self._insert_events_sqlite(ordered)
+        stmt = (
+            self._insert(events_table)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(events_table.c.dedupe_key)
+        )
+        result = await self.session.execute(stmt, ordered)
+        return set(result.scalars().all())
+
+    async def _insert_events_sqlite(self, rows: list[dict[str, Any]]) -> set[str]:
+        """SQLite: skip the keys already stored, then one plain executemany.
+
+        Race-free because an SQLite write transaction (BEGIN IMMEDIATE, see db.py) holds the database's
+        write lock from its first statement: no other writer can insert between the SELECT and the INSERT.
+        The unique index still guards the invariant (a violation fails the batch instead of double counting).
+        """
+        c = events_table.c
+        keys = [row["dedupe_key"] for row in rows]
+        existing: set[str] = set()
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            found = await self.session.execute(
+                select(c.dedupe_key).where(c.dedupe_key.in_(keys[start : start + LOOKUP_CHUNK]))
             )
-            result = await self.session.execute(stmt)
-            inserted.update(result.scalars().all())
-        return inserted
+            existing.update(found.scalars().all())
+        fresh = [row for row in rows if row["dedupe_key"] not in existing]
+        if fresh:
+            await self.session.execute(events_table.insert(), fresh)
+        return {row["dedupe_key"] for row in fresh}
+
+    async def _insert_events_unnest(self, rows: list[dict[str, Any]]) -> set[str]:
+        """PostgreSQL: one INSERT ... SELECT FROM unnest(column arrays): no per-row statement overhead."""
+        params = {name: [row[name] for row in rows] for name, _ in EVENT_COLUMNS}
+        result = await self.session.execute(UNNEST_INSERT, params)
+        return set(result.scalars().all())
 
     async def add_rollups(self, batch: RollupBatch) -> None:
         counts = {key: list(slot) for key, slot in batch.counts.items()}
@@ -65,20 +121,32 @@ class SqlUsageStore:
                 counts.setdefault(key, [0, 0])[1] += new_values * 1000
         if not counts:
             return
-        rows = [
-            {"meter_id": m, "user_id": u, "hour": h, "events": slot[0], "value_milli": slot[1]}
-            for (m, u, h), slot in sorted(counts.items())
-        ]
-        for start in range(0, len(rows), ROLLUP_CHUNK):
-            stmt = self._insert(rollups_table).values(rows[start : start + ROLLUP_CHUNK])
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["meter_id", "user_id", "hour"],
-                set_={
-                    "events": rollups_table.c.events + stmt.excluded.events,
-                    "value_milli": rollups_table.c.value_milli + stmt.excluded.value_milli,
+        ordered = sorted(counts.items())
+        if self.dialect == "postgresql":
+            await self.session.execute(
+                UNNEST_ROLLUPS,
+                {
+                    "meter_id": [key[0] for key, _ in ordered],
+                    "user_id": [key[1] for key, _ in ordered],
+                    "hour": [key[2] for key, _ in ordered],
+                    "events": [slot[0] for _, slot in ordered],
+                    "value_milli": [slot[1] for _, slot in ordered],
                 },
             )
-            await self.session.execute(stmt)
+            return
+        rows = [
+            {"meter_id": m, "user_id": u, "hour": h, "events": slot[0], "value_milli": slot[1]}
+            for (m, u, h), slot in ordered
+        ]
+        stmt = self._insert(rollups_table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["meter_id", "user_id", "hour"],
+            set_={
+                "events": rollups_table.c.events + stmt.excluded.events,
+                "value_milli": rollups_table.c.value_milli + stmt.excluded.value_milli,
+            },
+        )
+        await self.session.execute(stmt, rows)
 
     async def _insert_unique_values(
         self, values: set[tuple[str, str, datetime, str]]
@@ -86,15 +154,13 @@ class SqlUsageStore:
         """Insert distinct values; count the new ones per rollup key."""
         new_per_key: dict[tuple[str, str, datetime], int] = defaultdict(int)
         rows = [{"meter_id": m, "user_id": u, "hour": h, "value": v} for m, u, h, v in sorted(values)]
-        for start in range(0, len(rows), ROLLUP_CHUNK):
-            stmt = (
-                self._insert(values_table)
-                .values(rows[start : start + ROLLUP_CHUNK])
-                .on_conflict_do_nothing(index_elements=["meter_id", "user_id", "hour", "value"])
-                .returning(values_table.c.meter_id, values_table.c.user_id, values_table.c.hour)
-            )
-            for meter_id, user_id, hour in (await self.session.execute(stmt)).all():
-                new_per_key[(meter_id, user_id, _aware(hour))] += 1
+        stmt = (
+            self._insert(values_table)
+            .on_conflict_do_nothing(index_elements=["meter_id", "user_id", "hour", "value"])
+            .returning(values_table.c.meter_id, values_table.c.user_id, values_table.c.hour)
+        )
+        for meter_id, user_id, hour in (await self.session.execute(stmt, rows)).all():
+            new_per_key[(meter_id, user_id, _aware(hour))] += 1
         return new_per_key
 
     async def delete_rollups(self, meter_id: str, since: datetime) -> None:

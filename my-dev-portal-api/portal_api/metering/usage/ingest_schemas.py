@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from portal_api.metering.events import NormalizedEvent, digest, route_of
 from portal_api.metering.ingest import Rejection
@@ -21,7 +21,7 @@ class UsageEventIn(BaseModel):
         default=None, max_length=255, description="Portal user id, email or mapped id"
     )
     route: str = Field(min_length=1, max_length=2048)
-    method: str = Field(min_length=1, max_length=16)
+    method: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z]+$", description="An HTTP method")
     status: int | None = Field(default=None, ge=100, le=599)
     timestamp: AwareDatetime
     session: str | None = Field(
@@ -29,13 +29,6 @@ class UsageEventIn(BaseModel):
     )
     weight: int = Field(default=1, ge=0, le=1_000_000)
     properties: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        if not value.isalpha():
-            raise ValueError("method must be an HTTP method like GET")
-        return value.upper()
 
 
 class UsageEventBatch(BaseModel):
@@ -79,7 +72,7 @@ def normalize_usage_event(index: int, raw: Any) -> NormalizedEvent | Rejection:
         dedupe_key=f"api:{event.id}",
         source="api",
         occurred_at=event.timestamp.astimezone(UTC),
-        method=event.method,
+        method=event.method.upper(),
         route=route_of(event.route),
         status=event.status,
         weight=event.weight,
