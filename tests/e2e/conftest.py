@@ -22,6 +22,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ADMIN_TOKEN = "mdp_admin_e2e_" + "x" * 32
+# The provider admin the API seeds at start (ADMIN_BOOTSTRAP_EMAIL/PASSWORD), for the admin console test.
+ADMIN_EMAIL = "admin-e2e@example.com"
+ADMIN_PASSWORD = "e2e admin console password"
 
 
 def _api_has_create_app() -> bool:
@@ -55,6 +58,8 @@ class Stack:
     api_url: str
     portal_url: str
     admin_token: str
+    admin_email: str = ADMIN_EMAIL
+    admin_password: str = ADMIN_PASSWORD
 
 
 def _start(command: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
@@ -75,7 +80,8 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
+# Session scope: the browser tests share one emulator, API and portal (the portal build is the slow part).
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not _api_has_create_app():
         pytest.skip(
@@ -122,6 +128,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "PORTAL_URL": portal_url,
             "API_URL": api_url,
             "ADMIN_BOOTSTRAP_TOKEN": ADMIN_TOKEN,
+            "ADMIN_BOOTSTRAP_EMAIL": ADMIN_EMAIL,
+            "ADMIN_BOOTSTRAP_PASSWORD": ADMIN_PASSWORD,
             "LOG_JSON": "false",
         }
         api = _start(
@@ -163,6 +171,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             _stop(process)
 
 
+# Module scope: each browser test starts without another test's cookies and tabs.
 @pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[object]:
     from selenium import webdriver

@@ -207,8 +207,9 @@ async def test_customer_detail_comes_from_the_user_id_in_the_url(fake_api: FakeA
     [usage] = page.detail_usage
     assert (usage.usage, usage.reported, usage.unreported, usage.in_sync) == ("1,502", "1,500", 1, False)
     [report] = page.detail_reports
-    assert (report.hour, report.status, report.color, report.error) == (
+    assert (report.hour, report.meter, report.status, report.color, report.error) == (
         "2026-11-24 17:00 UTC",
+        "API calls",
         "failed",
         "orange",
         "Stripe did not answer",

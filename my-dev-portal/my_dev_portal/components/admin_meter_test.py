@@ -92,7 +92,11 @@ def meter_test_panel() -> rx.Component:
                         ),
                     ),
                     rx.grid(
-                        rx.vstack(rx.foreach(S.test_checks, _check), spacing="2", width="100%"),
+                        rx.cond(
+                            S.test_checks.length() > 0,  # type: ignore[attr-defined]
+                            rx.vstack(rx.foreach(S.test_checks, _check), spacing="2", width="100%"),
+                            rx.text("The API sent no check details.", size="2", color_scheme="gray"),
+                        ),
                         rx.table.root(
                             rx.table.header(
                                 rx.table.row(

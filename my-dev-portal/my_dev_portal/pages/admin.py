@@ -17,8 +17,8 @@ def _health(label: str, ok: rx.Var[bool] | bool, text: rx.Var[str] | str, href: 
             rx.hstack(
                 rx.cond(
                     ok,
-                    rx.icon("circle_check", color=rx.color("green", 9), size=22),
-                    rx.icon("circle_alert", color=rx.color("orange", 9), size=22),
+                    rx.icon("circle_check", color=rx.color("green", 9), size=22, flex_shrink="0"),
+                    rx.icon("circle_alert", color=rx.color("orange", 9), size=22, flex_shrink="0"),
                 ),
                 rx.vstack(
                     rx.text(label, weight="medium"),
@@ -29,6 +29,7 @@ def _health(label: str, ok: rx.Var[bool] | bool, text: rx.Var[str] | str, href: 
                 spacing="3",
             ),
             width="100%",
+            height="100%",
             _hover={"background": rx.color("gray", 2)},
         ),
         href=href,

@@ -37,7 +37,7 @@ def _usage_row(meter: ObjectVar[CustomerUsageView]) -> rx.Component:
 def _report_row(report: ObjectVar[ReportView]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(report.hour),
-        rx.table.cell(rx.code(report.meter_id, size="1", variant="ghost")),
+        rx.table.cell(report.meter),
         rx.table.cell(report.action),
         rx.table.cell(report.quantity, text_align="right"),
         rx.table.cell(rx.badge(report.status, color_scheme=report.color, variant="soft")),

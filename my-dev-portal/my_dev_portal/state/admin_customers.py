@@ -44,7 +44,7 @@ class CustomerUsageView:
 @dataclasses.dataclass
 class ReportView:
     hour: str = ""
-    meter_id: str = ""
+    meter: str = ""
     quantity: str = ""
     action: str = ""
     status: str = ""
@@ -161,10 +161,11 @@ class AdminCustomersState(rx.State):
             )
             for usage in customer.usage
         ]
+        meter_names = {usage.meter_id: usage.name for usage in customer.usage}
         self.detail_reports = [
             ReportView(
                 hour=f"{report.hour:%Y-%m-%d %H:00} UTC" if report.hour else "",
-                meter_id=report.meter_id or "",
+                meter=meter_names.get(report.meter_id or "", report.meter_id or ""),
                 quantity="" if report.quantity is None else format_count(report.quantity),
                 action=report.action or "",
                 status=report.status,
