@@ -156,9 +156,11 @@ async def test_api_keys_are_never_stored_in_events(
     api: httpx.AsyncClient, alice: Member, db_session: AsyncSession
 ) -> None:
     key = await new_key(api, alice)
+    sent_at = (now() - timedelta(minutes=3)).replace(microsecond=123456)
 
-    await send_usage(api, [usage_event(key=key, properties={"note": "hello"})])
+    await send_usage(api, [usage_event(key=key, properties={"note": "hello"}, timestamp=sent_at)])
 
     row = (await db_session.execute(select(UsageEvent))).scalar_one()
+    assert row.occurred_at == sent_at and row.occurred_at.tzinfo is not None
     assert row.user_id == alice.id and row.attributed_by == "api_key" and row.api_key_id
     assert key not in row.payload and key not in (row.session_key or "")

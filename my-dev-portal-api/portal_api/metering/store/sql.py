@@ -56,6 +56,30 @@ UNNEST_ROLLUPS = text(
     "value_milli = usage_rollups.value_milli + excluded.value_milli"
 )
 
+SQLITE_INSERT = (
+    f"INSERT INTO usage_events ({', '.join(name for name, _ in EVENT_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in EVENT_COLUMNS)})"
+)
+
+SQLITE_UPSERT_ROLLUPS = (
+    "INSERT INTO usage_rollups (meter_id, user_id, hour, events, value_milli) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (meter_id, user_id, hour) DO UPDATE SET events = events + excluded.events, "
+    "value_milli = value_milli + excluded.value_milli"
+)
+
+
+# EVENT_COLUMNS after dedupe_key, source, occurred_at, received_at (which SQLITE_INSERT takes first).
+SQLITE_PLAIN_COLUMNS = tuple(name for name, _ in EVENT_COLUMNS[4:])
+
+
+def _sqlite_time(value: datetime) -> str:
+    """A datetime as SQLAlchemy's SQLite DateTime stores it: naive UTC text with microseconds."""
+    moment = value.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
+    )
+
 
 def _aware(value: Any) -> datetime:
     if isinstance(value, str):
@@ -105,7 +129,22 @@ class SqlUsageStore:
             existing.update(found.scalars().all())
         fresh = [row for row in rows if row["dedupe_key"] not in existing]
         if fresh:
-            await self.session.execute(events_table.insert(), fresh)
+            # Straight to the driver's executemany: values already in SQLite's storage form (naive UTC text,
+            # as SQLAlchemy's DateTime writes it), skipping per-row bind processing.
+            connection = await self.session.connection()
+            await connection.exec_driver_sql(
+                SQLITE_INSERT,
+                [
+                    (
+                        row["dedupe_key"],
+                        row["source"],
+                        _sqlite_time(row["occurred_at"]),
+                        _sqlite_time(row["received_at"]),
+                        *(row[name] for name in SQLITE_PLAIN_COLUMNS),
+                    )
+                    for row in fresh
+                ],
+            )
         return {row["dedupe_key"] for row in fresh}
 
     async def _insert_events_unnest(self, rows: list[dict[str, Any]]) -> set[str]:
@@ -132,6 +171,13 @@ class SqlUsageStore:
                     "events": [slot[0] for _, slot in ordered],
                     "value_milli": [slot[1] for _, slot in ordered],
                 },
+            )
+            return
+        if self.dialect == "sqlite":
+            connection = await self.session.connection()
+            await connection.exec_driver_sql(
+                SQLITE_UPSERT_ROLLUPS,
+                [(m, u, _sqlite_time(h), slot[0], slot[1]) for (m, u, h), slot in ordered],
             )
             return
         rows = [
