@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.accounts.models import User
 from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription
-from portal_api.db import utcnow
 from portal_api.errors import NotFound
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.metering.models import Meter
@@ -42,7 +41,6 @@ async def _usage(session: AsyncSession, user_id: str, subscription: Subscription
     if start is None or end is None:
         return []
     out: list[MeterUsageOut] = []
-    now = utcnow()
     for item in subscription.items:
         meters = await session.scalars(
             select(Meter).where(Meter.stripe_price_id == item.price_id).order_by(Meter.id)
@@ -64,7 +62,7 @@ async def _usage(session: AsyncSession, user_id: str, subscription: Subscription
                     name=meter.name,
                     charge_by=meter.charge_by,
                     subscription_item_id=item.stripe_item_id,
-                    usage_quantity=await estimate.period_usage(session, meter, user_id, start, end, now=now),
+                    usage_quantity=await estimate.period_usage(session, meter, user_id, start, end),
                     reported_quantity=await estimate.reported_quantity(
                         session, item.stripe_item_id, meter.id, charge_by, start, end
                     ),

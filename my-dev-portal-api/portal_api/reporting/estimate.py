@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.metering.charge_by import HourValue, charge_report
 from portal_api.metering.meters.metrics import ChargeBy, from_milli, is_unique, metric_adapter
 from portal_api.metering.models import Meter
-from portal_api.metering.rollups import HOUR, hour_of
+from portal_api.metering.rollups import hour_of
 from portal_api.metering.store import store_for
 from portal_api.pricing import PriceShapeError, amount_for_quantity
 from portal_api.reporting.models import ReportStatus, UsageReport
@@ -40,13 +40,11 @@ async def period_usage(
     user_id: str,
     period_start: datetime,
     period_end: datetime,
-    *,
-    now: datetime,
 ) -> Decimal:
     """The meter's billed quantity for the user over the period so far (the open hour included)."""
     store = store_for(session)
     start = hour_of(period_start)
-    end = min(hour_of(period_end), hour_of(now) + HOUR)
+    end = hour_of(period_end)
     charge_by = ChargeBy(meter.charge_by)
     if end <= start:
         return Decimal(0)

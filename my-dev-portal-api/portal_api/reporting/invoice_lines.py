@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from portal_api.stripe_client import StripeGateway
+
 
 def line_price_id(line: dict[str, Any]) -> str | None:
     details = ((line.get("pricing") or {}).get("price_details") or {}).get("price")
@@ -44,3 +46,19 @@ def find_line(invoice: dict[str, Any], *, subscription_item_id: str, price_id: s
         if line_subscription_item(line) == subscription_item_id:
             return line
     return next((line for line in lines if line_price_id(line) == price_id), None)
+
+
+async def fresh_invoice_preview(
+    gateway: StripeGateway, customer_id: str, subscription_id: str, *, nonce: str
+) -> dict[str, Any]:
+    """Stripe's upcoming invoice as of now. `StripeGateway.upcoming_invoice` reuses a preview for a minute
+    (its idempotency key is per minute), too stale right after usage was reported; `nonce` makes this one new.
+    """
+    if not gateway.basil:
+        return await gateway.upcoming_invoice(customer_id, subscription_id)
+    return await gateway.raw(
+        "post",
+        "/v1/invoices/create_preview",
+        {"customer": customer_id, "subscription": subscription_id},
+        idempotency_key=f"invoice_preview:{customer_id}:{subscription_id}:{nonce}",
+    )

@@ -13,7 +13,6 @@ from portal_api.billing import service as billing
 from portal_api.billing_provider.config import effective_stripe_config
 from portal_api.billing_provider.gateways import StripeGateways
 from portal_api.config import Settings
-from portal_api.db import utcnow
 from portal_api.errors import NotFound
 from portal_api.metering.models import Meter
 from portal_api.reporting import estimate
@@ -66,7 +65,6 @@ async def upcoming_invoice(
     lines: list[EstimateLine] = []
     currency: str | None = None
     start, end = subscription.current_period_start, subscription.current_period_end
-    now = utcnow()
     for item in subscription.items:
         meters = list(
             await session.scalars(
@@ -80,7 +78,7 @@ async def upcoming_invoice(
         price = await gateway.retrieve_price(item.price_id)
         currency = currency or price.get("currency")
         for meter in meters:
-            quantity = await estimate.period_usage(session, meter, user.id, start, end, now=now)
+            quantity = await estimate.period_usage(session, meter, user.id, start, end)
             lines.append(
                 EstimateLine(
                     meter_id=meter.id,

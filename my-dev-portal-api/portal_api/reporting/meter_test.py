@@ -36,7 +36,7 @@ from portal_api.metering.models import Meter, UsageRollup
 from portal_api.metering.rollups import hour_of
 from portal_api.metering.settings import MeteringSettings
 from portal_api.reporting import estimate
-from portal_api.reporting.invoice_lines import find_line, line_quantity
+from portal_api.reporting.invoice_lines import find_line, fresh_invoice_preview, line_quantity
 from portal_api.reporting.reporter import UsageReporter
 from portal_api.reporting.schemas import Check, MeterTestIn, MeterTestOut, OurSide, StripeSide
 from portal_api.reporting.targets import REPORTABLE_STATUSES
@@ -91,6 +91,7 @@ class MeterTest:
             await self._run(meter, config, body, out)
         except _Stop as stop:
             out.reason = stop.reason
+        out.checks = list(self.checks)
         out.passed = out.reason is None and all(c.ok for c in self.checks)
         return out
 
@@ -284,14 +285,15 @@ class MeterTest:
         charge_by = ChargeBy(meter.charge_by)
         async with self.factory() as session:
             reported = await estimate.reported_quantity(session, item_id, meter.id, charge_by, start, end)
-            usage = await estimate.period_usage(
-                session, meter, subscription.user_id, start, end, now=utcnow()
-            )
+            usage = await estimate.period_usage(session, meter, subscription.user_id, start, end)
         ours = estimate.amount(price, reported)
         out.ours = OurSide(usage_quantity=usage, reported_quantity=reported, amount=ours)
         try:
-            preview = await gateway.upcoming_invoice(
-                subscription.stripe_customer_id, subscription.stripe_subscription_id
+            preview = await fresh_invoice_preview(
+                gateway,
+                subscription.stripe_customer_id,
+                subscription.stripe_subscription_id,
+                nonce=out.run_id or "",
             )
         except PortalError as exc:
             raise self._fail("invoice_preview", f"Stripe gave no invoice preview: {exc.message}") from None

@@ -52,6 +52,7 @@ async def reporting_lifespan(app: FastAPI) -> AsyncIterator[None]:
             scheduler.start()
         else:
             scheduler = None
+    app.state.reporting_scheduler = scheduler
     try:
         yield
     finally:
@@ -84,11 +85,15 @@ async def test_meter(
     meter_id: str,
     request: Request,
     _: AdminCallerDep,
+    session: Session,
     settings: SettingsDep,
     gateways: GatewaysDep,
     reporter: ReporterDep,
     body: Annotated[MeterTestIn | None, Body()] = None,
 ) -> MeterTestOut:
+    # The test works in units of work of its own (ingest, the reporter); end the request's transaction
+    # (the admin check) first, or SQLite would keep it holding the write lock they need.
+    await session.commit()
     return await run_meter_test(
         request.app.state.session_factory,
         settings,

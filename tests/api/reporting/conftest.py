@@ -45,3 +45,12 @@ async def world(app: Any, emulator: EmulatorServer, stripe_version: str) -> Worl
     built = World(app, emulator, meters_api=stripe_version >= BASIL)
     await built.build_catalog()
     return built
+
+
+async def sign_up(api: Any, email: str) -> tuple[str, dict[str, str]]:
+    """A portal user signed up through the API: (user id, headers with its session token)."""
+    response = await api.post("/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
+    assert response.status_code == 201, response.text
+    api.cookies.clear()
+    body = response.json()
+    return body["user"]["id"], {"Authorization": f"Bearer {body['token']}"}

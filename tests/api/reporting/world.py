@@ -141,7 +141,6 @@ class World:
 
     async def add_customers(self, count: int) -> list[Customer]:
         created = []
-        gateway = self.app.state.stripe
         for index in range(count):
             email = f"reporting-{uuid.uuid4().hex[:10]}@example.com"
             async for session in session_scope(self.app.state.session_factory):
@@ -149,29 +148,26 @@ class World:
                 session.add(user)
                 await session.flush()
                 user_id = user.id
-            stripe_customer = self.stripe.v1.customers.create(
-                {"email": email, "metadata": {"user_id": user_id}}
-            )
-            subscription = self.stripe.v1.subscriptions.create(
-                {
-                    "customer": stripe_customer.id,
-                    "items": [{"price": self.prices[m]["id"]} for m in self.modes],
-                }
-            )
-            data = await gateway.retrieve_subscription(subscription.id)
-            async for session in session_scope(self.app.state.session_factory):
-                await billing.link_customer(session, user_id, stripe_customer.to_dict())
-                await billing.sync_subscription(session, data, user_id=user_id)
-            items = {
-                mode: next(
-                    i["id"] for i in data["items"]["data"] if i["price"]["id"] == self.prices[mode]["id"]
-                )
-                for mode in self.modes
-            }
-            customer = Customer(user_id, stripe_customer.id, subscription.id, items)
-            self.customers.append(customer)
-            created.append(customer)
+            created.append(await self.subscribe(user_id, email))
         return created
+
+    async def subscribe(self, user_id: str, email: str, modes: Sequence[ChargeBy] | None = None) -> Customer:
+        """A Stripe customer and a subscription with one item per mode's price, mirrored in our tables."""
+        modes = tuple(modes or self.modes)
+        stripe_customer = self.stripe.v1.customers.create({"email": email, "metadata": {"user_id": user_id}})
+        subscription = self.stripe.v1.subscriptions.create(
+            {"customer": stripe_customer.id, "items": [{"price": self.prices[m]["id"]} for m in modes]}
+        )
+        data = await self.app.state.stripe.retrieve_subscription(subscription.id)
+        async for session in session_scope(self.app.state.session_factory):
+            await billing.link_customer(session, user_id, stripe_customer.to_dict())
+            await billing.sync_subscription(session, data, user_id=user_id)
+        prices = {i["price"]["id"]: i["id"] for i in data["items"]["data"]}
+        customer = Customer(
+            user_id, stripe_customer.id, subscription.id, {m: prices[self.prices[m]["id"]] for m in modes}
+        )
+        self.customers.append(customer)
+        return customer
 
     # -- usage ------------------------------------------------------------------------------------------
 

@@ -1,0 +1,94 @@
+"""`portal-api worker` runs the webhook retry and hourly report jobs until SIGTERM; the API runs the report
+in-process when asked to; `portal-api backfill` reports hours outside the hourly lookback window."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from portal_api.cli import main as cli
+from portal_api.config import Settings
+from portal_api.metering.meters.metrics import ChargeBy
+from portal_api.reporting.backfill import backfill
+from portal_api.reporting.jobs import REPORT_JOB_ID, report_usage
+from portal_api.worker import run_worker
+from tests.api.reporting.world import HOUR, World, fast_reporting
+from tests.fixtures.database import running_app
+
+
+async def test_worker_runs_the_scheduled_jobs_until_sigterm(settings: Settings) -> None:
+    jobs: list[str] = []
+
+    def started(scheduler: AsyncIOScheduler) -> None:
+        jobs.extend(job.id for job in scheduler.get_jobs())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    await asyncio.wait_for(run_worker(settings, on_started=started), timeout=20)
+
+    assert sorted(jobs) == sorted(["webhook_inbox_retry", REPORT_JOB_ID])
+
+
+async def test_the_api_runs_the_hourly_report_in_process_when_jobs_run_there(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    async with running_app(settings_factory(run_jobs_in_process=True)) as app:
+        scheduler = app.state.reporting_scheduler
+        job = scheduler.get_job(REPORT_JOB_ID)
+        assert job is not None and "minute='5'" in str(job.trigger)
+    async with running_app(settings_factory(run_jobs_in_process=False)) as app:
+        assert app.state.reporting_scheduler is None
+
+
+async def test_the_job_function_reports_and_never_raises(world: World) -> None:
+    [customer] = await world.add_customers(1)
+    hour = world.now.replace(minute=0, second=0, microsecond=0) - HOUR  # already closed in real time
+    await world.use(customer, hour + HOUR, 2, minute=1)
+
+    result = await report_usage(world.reporter)
+
+    assert result is not None and result.status == "succeeded"
+
+
+async def test_backfill_reports_hours_older_than_the_hourly_lookback(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [customer] = await world.add_customers(1)
+    first = world.now.replace(minute=0, second=0, microsecond=0)
+    for day in range(4):
+        hour = first + timedelta(days=day)
+        world.advance_to(hour + timedelta(minutes=30))
+        await world.use(customer, hour, day + 1, minute=29)
+    world.advance_to(first + timedelta(days=4, hours=1))
+    world.use_reporting(fast_reporting(reporting_lookback_hours=50))
+    hourly = await world.report()
+    assert hourly.failed == 0
+    assert world.stripe_quantity(customer, ChargeBy.SUM) == 3 + 4  # the last two days: inside the lookback
+
+    # The backfill runs in its own app (as the CLI does) over an explicit range, in real time: the
+    # emulator's clock is ahead, so its "closed hours" bound is given by the end of the range.
+    monkeypatch.setattr("portal_api.reporting.backfill.utcnow", lambda: world.now)
+    result = await backfill(first, first + timedelta(days=4), settings=settings, show_progress=False)
+
+    # sum, last and max get the two older hours; last_ever was replanned over the whole period already.
+    assert (result.status, result.sent, result.failed) == ("succeeded", 2 * 3, 0)
+    assert world.stripe_quantity(customer, ChargeBy.SUM) == 1 + 2 + 3 + 4
+    for mode in (ChargeBy.LAST, ChargeBy.LAST_EVER):
+        assert world.stripe_quantity(customer, mode) == 4  # the older hours do not replace the latest
+    assert world.stripe_quantity(customer, ChargeBy.MAX) == 4
+    again = await backfill(first, first + timedelta(days=4), settings=settings, show_progress=False)
+    assert (again.planned, again.sent) == (0, 0)  # safe to repeat
+
+
+def test_backfill_command_refuses_bad_dates(capsys: Any) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli(["backfill", "--from", "yesterday", "--to", "2025-01-02"])
+
+    assert exited.value.code == 2
+    assert "--from/--to" in capsys.readouterr().err
