@@ -17,6 +17,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from my_dev_portal.prices import format_money, plural
 from tests.e2e.conftest import ARTIFACTS, ROOT, Stack
 
 pytestmark = [
@@ -82,7 +83,12 @@ def subscribe_customer(stack: Stack) -> dict:
     )
     completed.raise_for_status()
     assert completed.json()["subscription"]["status"] in ("active", "trialing")
-    return {"email": email, "price_id": price["price_id"], "nickname": price["nickname"]}
+    return {
+        "email": email,
+        "token": signup.json()["token"],
+        "price_id": price["price_id"],
+        "nickname": price["nickname"],
+    }
 
 
 def choose(driver: WebDriver, wait: WebDriverWait, trigger: WebElement, option_text: str) -> None:
@@ -200,6 +206,24 @@ def test_admin_creates_a_meter_and_meter_test_passes(stack: Stack, browser: WebD
     assert path_is("/admin")(driver)
     assert not driver.find_elements(By.XPATH, "//header//a[normalize-space()='Admin']")
     shot(driver, "18-admins-only")
+
+    # Their dashboard shows what GET /v1/usage and GET /v1/invoices/upcoming say: the meter, its value
+    # this period, a bar for the Meter Test's call, and Stripe's amount due.
+    headers = {"Authorization": f"Bearer {customer['token']}"}
+    usage = httpx.get(f"{stack.api_url}/v1/usage", headers=headers, timeout=20).json()
+    invoice = httpx.get(f"{stack.api_url}/v1/invoices/upcoming", headers=headers, timeout=30).json()
+    [meter] = [m for m in usage["meters"] if m["name"] == METER_NAME]
+    driver.get(f"{stack.portal_url}/dashboard")
+    total = wait.until(ec.visibility_of_element_located((By.ID, "invoice-total")))
+    assert total.text == format_money(invoice["stripe"]["amount_due"], invoice["stripe"]["currency"])
+    wait.until(lambda d: METER_NAME in d.find_element(By.TAG_NAME, "main").text)
+    period_value = int(float(meter["period_value"]))
+    assert (
+        f"{period_value} {plural('call', period_value)} this period"
+        in driver.find_element(By.TAG_NAME, "main").text
+    )
+    assert driver.find_elements(By.CSS_SELECTOR, ".recharts-bar-rectangle")
+    shot(driver, "19-customer-dashboard")
     elapsed = time.monotonic() - started
     if os.environ.get("E2E_TIMINGS") == "1":
         print(f"admin console browser test: {elapsed:.1f}s")

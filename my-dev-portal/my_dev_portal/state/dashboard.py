@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 
 from my_dev_portal.api_client import ApiError, Subscription, UpcomingInvoice, Usage
-from my_dev_portal.prices import EN_DASH, format_count, format_date, format_money
+from my_dev_portal.prices import EN_DASH, format_count, format_date, format_money, plural
 from my_dev_portal.state.auth import AuthState
 
 # Radix colour of each subscription status badge.
@@ -82,7 +82,7 @@ def meter_views(usage: Usage) -> list[MeterView]:
             MeterView(
                 meter_id=meter.meter_id,
                 name=meter.name,
-                unit=meter.unit or METRIC_UNITS.get(meter.metric or "", ""),
+                unit=plural(meter.unit or METRIC_UNITS.get(meter.metric or "", "unit"), int(meter.period_value)),
                 period_total=format_count(meter.period_value),
                 period_phrase=CHARGE_BY_PHRASES.get(meter.charge_by or "", "this period"),
                 estimate=estimate,
