@@ -41,6 +41,8 @@ def shot(driver: WebDriver, name: str, docs_name: str | None = None) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     if docs_name and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1":
+        # Toasts fade after a few seconds; the README's picture is taken without them.
+        WebDriverWait(driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]"))
         size = driver.get_window_size()
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(size["width"], max(size["height"], int(height) + 100))
@@ -166,6 +168,11 @@ def test_admin_creates_a_meter_and_meter_test_passes(stack: Stack, browser: WebD
     result = driver.find_element(By.ID, "meter-test-result").text
     assert status.text.strip() == "pass", result
     assert re.search(r"Difference\s+\$0\.00", result), result
+    checks = [
+        check.text for check in driver.find_elements(By.CSS_SELECTOR, "#meter-test-result .meter-test-check")
+    ]
+    assert any("Test event counted" in check for check in checks), checks
+    assert any("Invoice preview matches" in check for check in checks), checks
     shot(driver, "13-admin-meter-test", docs_name="admin-meters.png")
     no_secret_in_page(driver)
 

@@ -15,8 +15,10 @@ def _check(check: ObjectVar[CheckView]) -> rx.Component:
     return rx.hstack(
         rx.cond(
             check.ok,
-            rx.icon("circle_check", color=rx.color("green", 9), size=18, aria_label="passed"),
-            rx.icon("circle_x", color=rx.color("red", 9), size=18, aria_label="failed"),
+            rx.icon(
+                "circle_check", color=rx.color("green", 9), size=18, aria_label="passed", flex_shrink="0"
+            ),
+            rx.icon("circle_x", color=rx.color("red", 9), size=18, aria_label="failed", flex_shrink="0"),
         ),
         rx.vstack(
             rx.text(check.name, size="2", weight="medium"),
