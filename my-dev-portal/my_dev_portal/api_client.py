@@ -380,6 +380,33 @@ class ReportRunList(_Model):
     lag_seconds: int | None = None
 
 
+class DependencyHealth(_Model):
+    status: str = "ok"
+    latency_ms: float | None = None
+    reachable: bool | None = None
+    error: str | None = None
+
+
+class WebhookInboxHealth(_Model):
+    pending: int = 0
+    failed: int = 0
+    last_received_at: datetime | None = None
+
+
+class IngestHealth(_Model):
+    events_last_hour: int = 0
+
+
+class AdminHealth(_Model):
+    """GET /v1/admin/health: the database, Stripe, the webhook inbox and ingest at a glance."""
+
+    status: str
+    database: DependencyHealth | None = None
+    stripe: DependencyHealth | None = None
+    webhook_inbox: WebhookInboxHealth | None = None
+    ingest: IngestHealth | None = None
+
+
 class AdminToken(_Model):
     id: str
     name: str
@@ -416,6 +443,7 @@ class PortalApi(Protocol):
     ) -> Usage | None: ...
     async def upcoming_invoice(self) -> UpcomingInvoice | None: ...
     # Admin console (admin users only; 403 admin_only otherwise).
+    async def admin_health(self) -> AdminHealth | None: ...
     async def billing_provider(self) -> BillingProvider: ...
     async def update_billing_provider(self, changes: dict[str, str | None]) -> BillingProvider: ...
     async def meters(self) -> list[Meter]: ...
@@ -539,6 +567,10 @@ class HttpPortalApi:
     async def upcoming_invoice(self) -> UpcomingInvoice | None:
         body = await self._json_or_none("GET", "/v1/invoices/upcoming")
         return None if body is None else UpcomingInvoice.model_validate(body)
+
+    async def admin_health(self) -> AdminHealth | None:
+        body = await self._json_or_none("GET", "/v1/admin/health")
+        return None if body is None else AdminHealth.model_validate(body)
 
     async def billing_provider(self) -> BillingProvider:
         return BillingProvider.model_validate(await self._json("GET", "/v1/admin/billing-provider"))

@@ -9,6 +9,7 @@ from reflex.event import EventSpec
 
 from my_dev_portal.api_client import (
     AdminCustomerDetail,
+    AdminHealth,
     AdminToken,
     AdminTokenCreated,
     ApiError,
@@ -60,6 +61,7 @@ class FakeApi:
             webhook={"url": "http://api.test/v1/webhooks/stripe", "signing_secret_set": True},
         )
         self.meter_list: list[Meter] = []
+        self.health: AdminHealth | None = None
         self.test_result: MeterTestResult | None = None
         self.customer_list = CustomerList()
         self.customer_detail: AdminCustomerDetail | None = None
@@ -159,6 +161,10 @@ class FakeApi:
         return self.invoice
 
     # --- admin console -------------------------------------------------------------------------------------
+
+    async def admin_health(self) -> AdminHealth | None:
+        self._record("admin_health")
+        return self.health
 
     async def billing_provider(self) -> BillingProvider:
         self._record("billing_provider")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from my_dev_portal.api_client import AdminCustomerDetail, ApiError, CustomerList, ReportRunList
+from my_dev_portal.api_client import AdminCustomerDetail, AdminHealth, ApiError, CustomerList, ReportRunList
 from my_dev_portal.state.admin import AdminGuardState, AdminOverviewState, lag_text
 from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
 from my_dev_portal.state.admin_customers import AdminCustomersState
@@ -312,3 +312,30 @@ async def test_revoking_a_token_asks_first(fake_api: FakeApi, state) -> None:
     await run(AdminTokensState.revoke_confirmed, page)
     assert fake_api.called("revoke_admin_token") == [("admin_1",)]
     assert [t.active for t in page.admin_tokens] == [False] and not page.confirming_revoke
+
+
+async def test_overview_shows_system_health_when_the_api_reports_it(fake_api: FakeApi, state) -> None:
+    fake_api.health = AdminHealth.model_validate(
+        {
+            "status": "degraded",
+            "checked_at": "2026-11-24T18:00:00Z",
+            "database": {"status": "ok", "latency_ms": 1.7},
+            "stripe": {"status": "error", "reachable": False, "latency_ms": None, "error": "upstream_error"},
+            "webhook_inbox": {"pending": 2, "failed": 1, "last_received_at": None},
+            "reporting": {"available": True},
+            "ingest": {"events_last_hour": 12345},
+        }
+    )
+    page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
+    await run(AdminOverviewState.load, page)
+    assert page.system_status == "degraded"
+    assert (page.database_ok, page.database_text) == (True, "Answers in 2 ms")
+    assert (page.stripe_ok, page.stripe_text) == (False, "Not reachable (upstream_error)")
+    assert (page.inbox_ok, page.inbox_text) == (False, "2 waiting, 1 failed")
+    assert page.ingest_text == "12,345 usage events in the last hour"
+
+
+async def test_overview_without_a_health_endpoint_hides_the_system_section(fake_api: FakeApi, state) -> None:
+    page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
+    await run(AdminOverviewState.load, page)
+    assert page.loaded and page.system_status == ""

@@ -101,6 +101,47 @@ def admin_overview() -> rx.Component:
             ),
             loading_block("Checking health…", height="6em"),
         ),
+        rx.cond(
+            AdminOverviewState.loaded & (AdminOverviewState.system_status != ""),
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("System", size="4", as_="h2"),
+                    rx.badge(
+                        AdminOverviewState.system_status,
+                        color_scheme=rx.cond(AdminOverviewState.system_status == "ok", "green", "orange"),
+                        variant="soft",
+                        id="system-status",
+                    ),
+                    align="center",
+                ),
+                rx.grid(
+                    _health(
+                        "Database",
+                        AdminOverviewState.database_ok,
+                        AdminOverviewState.database_text,
+                        routes.ADMIN,
+                    ),
+                    _health(
+                        "Stripe API",
+                        AdminOverviewState.stripe_ok,
+                        AdminOverviewState.stripe_text,
+                        routes.ADMIN,
+                    ),
+                    _health(
+                        "Webhook inbox",
+                        AdminOverviewState.inbox_ok,
+                        AdminOverviewState.inbox_text,
+                        routes.ADMIN_BILLING_PROVIDER,
+                    ),
+                    _health("Ingest", True, AdminOverviewState.ingest_text, routes.ADMIN_CUSTOMERS),
+                    columns=rx.breakpoints(initial="1", sm="2", md="4"),
+                    spacing="3",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+        ),
         rx.heading("Sections", size="4", as_="h2"),
         rx.grid(
             _section(

@@ -6,7 +6,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from my_dev_portal.api_client import ApiError, PortalApi
-from my_dev_portal.prices import format_date
+from my_dev_portal.prices import format_date, plural
 from my_dev_portal.state.auth import AuthState
 
 
@@ -74,6 +74,16 @@ class AdminOverviewState(rx.State):
     reporting_ok: bool = False
     reporting_text: str = ""
 
+    # From GET /v1/admin/health, when the API has it: "ok" or "degraded", "" when unknown.
+    system_status: str = ""
+    database_ok: bool = False
+    database_text: str = ""
+    stripe_ok: bool = False
+    stripe_text: str = ""
+    inbox_ok: bool = False
+    inbox_text: str = ""
+    ingest_text: str = ""
+
     @rx.event
     async def load(self):
         found = await admin_api(self)
@@ -129,5 +139,38 @@ class AdminOverviewState(rx.State):
                 self.reporting_text = f"Last run {last.status.replace('_', ' ')}" + (
                     f", lag {lag}" if lag else ""
                 )
+        await self._show_health(api)
         self.loaded = True
         return None
+
+    async def _show_health(self, api: PortalApi) -> None:
+        try:
+            health = await api.admin_health()
+        except ApiError as exc:
+            self.system_status, self.database_text = "degraded", f"Unknown: {exc.message}"
+            return
+        if health is None:
+            self.system_status = ""
+            return
+        self.system_status = health.status
+        database, stripe, inbox = health.database, health.stripe, health.webhook_inbox
+        self.database_ok = bool(database and database.status == "ok")
+        if database is None:
+            self.database_text = "Unknown"
+        elif self.database_ok:
+            self.database_text = f"Answers in {database.latency_ms or 0:.0f} ms"
+        else:
+            self.database_text = f"Not answering ({database.error or 'error'})"
+        self.stripe_ok = bool(stripe and stripe.status == "ok")
+        if stripe is None:
+            self.stripe_text = "Unknown"
+        elif self.stripe_ok:
+            self.stripe_text = f"Reachable in {stripe.latency_ms or 0:.0f} ms"
+        else:
+            self.stripe_text = f"Not reachable ({stripe.error or 'error'})"
+        self.inbox_ok = bool(inbox and not inbox.failed)
+        self.inbox_text = (
+            f"{inbox.pending} waiting, {inbox.failed} failed" if inbox is not None else "Unknown"
+        )
+        events = health.ingest.events_last_hour if health.ingest else 0
+        self.ingest_text = f"{events:,} {plural('usage event', events)} in the last hour"

@@ -82,7 +82,9 @@ def meter_views(usage: Usage) -> list[MeterView]:
             MeterView(
                 meter_id=meter.meter_id,
                 name=meter.name,
-                unit=plural(meter.unit or METRIC_UNITS.get(meter.metric or "", "unit"), int(meter.period_value)),
+                unit=plural(
+                    meter.unit or METRIC_UNITS.get(meter.metric or "", "unit"), int(meter.period_value)
+                ),
                 period_total=format_count(meter.period_value),
                 period_phrase=CHARGE_BY_PHRASES.get(meter.charge_by or "", "this period"),
                 estimate=estimate,
