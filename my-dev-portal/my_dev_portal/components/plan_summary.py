@@ -86,7 +86,9 @@ def invoice_card() -> rx.Component:
                         ),
                     ),
                     rx.table.root(
-                        rx.table.body(rx.foreach(DashboardState.invoice_lines, _invoice_line)), size="1"
+                        rx.table.body(rx.foreach(DashboardState.invoice_lines, _invoice_line)),
+                        size="1",
+                        width="100%",
                     ),
                     spacing="2",
                     width="100%",

@@ -27,7 +27,11 @@ def _meter_chart(meter: ObjectVar[MeterView]) -> rx.Component:
             rx.recharts.y_axis(allow_decimals=False, width=48),
             rx.recharts.graphing_tooltip(),
             rx.recharts.bar(
-                data_key="value", name=meter.unit, fill=rx.color("accent", 9), radius=[3, 3, 0, 0]
+                data_key="value",
+                name=meter.unit,
+                fill=rx.color("accent", 9),
+                radius=[3, 3, 0, 0],
+                max_bar_size=48,
             ),
             data=meter.points,
             height=220,
