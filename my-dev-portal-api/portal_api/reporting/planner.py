@@ -197,7 +197,9 @@ class Planner:
                 SubscriptionItem,
                 and_(
                     SubscriptionItem.subscription_id == Subscription.id,
-                    SubscriptionItem.price_id == Meter.stripe_price_id,
+                    # `|| ''` keeps SQLite from driving the join by the price index (every item of a
+                    # popular price) instead of user -> subscription -> item.
+                    SubscriptionItem.price_id.concat("") == Meter.stripe_price_id,
                 ),
             )
             .outerjoin(

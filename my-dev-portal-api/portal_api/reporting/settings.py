@@ -23,7 +23,7 @@ class ReportingSettings(BaseSettings):
     # How far back each run looks for new and late usage (ingest accepts events up to USAGE_LATENESS_HOURS).
     reporting_lookback_hours: int = 74
     # Stripe calls in flight at once, and the timeout of each.
-    reporting_concurrency: int = 24
+    reporting_concurrency: int = 16
     reporting_stripe_timeout_seconds: float = 15.0
     # Attempts per report within one run (5xx, timeouts, 429); a report still failing waits for the next run.
     reporting_max_attempts: int = 6
