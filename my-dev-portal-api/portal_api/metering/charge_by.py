@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from portal_api.metering.meters.metrics import ChargeBy
-from portal_api.metering.rollups import HOUR, hour_of
+from portal_api.metering.rollups import hour_of
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,12 @@ def charge_report(
 ) -> ChargeReport:
     """The report for one meter, customer and period.
 
-    `hourly` may hold hours outside the period; only hours whose start lies in [period_start, period_end)
-    count. `carried` is the last value before the period (last_ever only).
+    `hourly` may hold hours outside the period; only the period's hours count (see `period_hours`).
+    `carried` is the last value before the period (last_ever only).
     """
     mode = ChargeBy(charge_by)
-    inside = sorted((h for h in hourly if period_start <= h.hour < period_end), key=lambda h: h.hour)
+    first_hour, end_hour = period_hours(period_start, period_end)
+    inside = sorted((h for h in hourly if first_hour <= h.hour < end_hour), key=lambda h: h.hour)
     if mode is ChargeBy.SUM:
         increments = [h for h in inside if h.value != 0]
         return ChargeReport(
@@ -80,17 +81,20 @@ def charge_report(
         return ChargeReport(mode, "set", inside, "last", inside, period_value)
     # last_ever
     events = list(inside)
-    first_hour = period_first_hour(period_start)
     if carried is not None and (not inside or inside[0].hour != first_hour):
         events.insert(0, HourValue(first_hour, carried))
     fallback = carried if carried is not None else Decimal(0)
     return ChargeReport(mode, "set", inside, "last", events, inside[-1].value if inside else fallback)
 
 
-def period_first_hour(period_start: datetime) -> datetime:
-    """The first hour bucket that belongs to a period (the one starting at or after period_start)."""
-    floor = hour_of(period_start)
-    return floor if floor == period_start else floor + HOUR
+def period_hours(period_start: datetime, period_end: datetime) -> tuple[datetime, datetime]:
+    """The hour buckets billed in a period: [hour of its start, hour of its end).
+
+    The hour that straddles a period boundary is billed in the period that begins inside it (it is complete
+    only after the earlier period closed), so every hour belongs to exactly one period, and a new
+    subscriber's first partial hour counts. The reporter (reporting/planner.py) uses the same rule.
+    """
+    return hour_of(period_start), hour_of(period_end)
 
 
 def stripe_quantities(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from portal_api.metering.charge_by import HourValue, charge_report, period_first_hour, stripe_quantities
+from portal_api.metering.charge_by import HourValue, charge_report, period_hours, stripe_quantities
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 END = datetime(2025, 4, 1, tzinfo=UTC)
@@ -73,20 +73,22 @@ def test_last_ever_carry_goes_to_first_hour_when_it_has_no_events() -> None:
     assert result.period_value == 2
 
 
-def test_hours_belong_to_the_period_containing_their_start() -> None:
+def test_hour_straddling_a_period_boundary_is_billed_in_the_period_beginning_in_it() -> None:
     start = datetime(2025, 3, 14, 14, 23, 5, tzinfo=UTC)
     end = datetime(2025, 4, 14, 14, 23, 5, tzinfo=UTC)
     hourly = [
-        HourValue(
-            datetime(2025, 3, 14, 14, tzinfo=UTC), Decimal(1)
-        ),  # starts before the period: previous one
+        HourValue(datetime(2025, 3, 14, 13, tzinfo=UTC), Decimal(8)),  # wholly before: previous period
+        HourValue(datetime(2025, 3, 14, 14, tzinfo=UTC), Decimal(1)),  # straddles the start: this period
         HourValue(datetime(2025, 3, 14, 15, tzinfo=UTC), Decimal(2)),
-        HourValue(datetime(2025, 4, 14, 14, tzinfo=UTC), Decimal(4)),  # starts before the end: this period
+        HourValue(datetime(2025, 4, 14, 14, tzinfo=UTC), Decimal(4)),  # straddles the end: next period
     ]
     result = charge_report("sum_during_period", hourly, period_start=start, period_end=end)
-    assert result.period_value == 6
-    assert period_first_hour(start) == datetime(2025, 3, 14, 15, tzinfo=UTC)
-    assert period_first_hour(START) == START
+    assert result.period_value == 3
+    assert period_hours(start, end) == (
+        datetime(2025, 3, 14, 14, tzinfo=UTC),
+        datetime(2025, 4, 14, 14, tzinfo=UTC),
+    )
+    assert period_hours(START, START) == (START, START)
 
 
 def test_fractional_values_become_whole_quantities_without_drift() -> None:

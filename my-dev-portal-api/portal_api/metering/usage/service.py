@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Subscription
 from portal_api.errors import PortalError, Unprocessable
-from portal_api.metering.charge_by import ChargeReport, HourValue, charge_report, period_first_hour
+from portal_api.metering.charge_by import ChargeReport, HourValue, charge_report, period_hours
 from portal_api.metering.meters.metrics import ChargeBy, from_milli
 from portal_api.metering.models import Meter
 from portal_api.metering.rollups import HOUR, compile_meter, day_of, hour_of
@@ -78,7 +78,7 @@ async def charge_report_for(
     """Per-hour values to report to Stripe and the value Stripe bills, for one meter, customer and period."""
     compiled = compile_meter(meter)
     mode = ChargeBy(meter.charge_by)
-    first = period_first_hour(period_start)
+    first, _ = period_hours(period_start, period_end)
     if compiled.unique and mode is ChargeBy.SUM:
         # Sum of "first seen this period" per hour = the period's distinct count.
         seen = await store.first_seen_per_hour(meter.id, user_id, first, period_end)
