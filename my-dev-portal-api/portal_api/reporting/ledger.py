@@ -154,8 +154,11 @@ async def record_outcomes(session: AsyncSession, updates: Sequence[dict[str, Any
 
 
 async def oldest_unconfirmed_hour(session: AsyncSession) -> datetime | None:
-    statuses = [*ReportStatus.UNFINISHED, ReportStatus.EXPIRED]
-    return await session.scalar(select(func.min(UsageReport.hour)).where(UsageReport.status.in_(statuses)))
+    """The oldest hour with a report still to be confirmed by Stripe (expired ones need a person: they
+    are listed in the run's errors instead of holding the lag up forever)."""
+    return await session.scalar(
+        select(func.min(UsageReport.hour)).where(UsageReport.status.in_(ReportStatus.UNFINISHED))
+    )
 
 
 async def mark_dead_runs(session: AsyncSession, now: datetime, stale_after: timedelta) -> int:

@@ -230,6 +230,15 @@ class UsageReporter:
                 stale_after=self._stale_after,
                 subscription_item_ids=items,
             )
+            if result.expired:
+                state.error(
+                    {
+                        "status": ReportStatus.EXPIRED,
+                        "error": f"{result.expired} report(s) attempted but not confirmed for longer than "
+                        "Stripe keeps idempotency keys were not re-sent (re-sending could count twice): "
+                        "compare Stripe's usage for those hours before sending them again",
+                    }
+                )
             state.total = await ledger.count_claimable(
                 session, run, clock, stale_after=self._stale_after, subscription_item_ids=items
             )

@@ -3,6 +3,7 @@ a rejected Stripe key stops the run without losing usage; the effective (stored)
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -127,3 +128,21 @@ async def test_prices_that_cannot_carry_usage_are_named_with_the_reason(
     assert classic.kind == "usage_record" and classic.problem is None
     assert not_metered.kind is None and "is not metered" in (not_metered.problem or "")
     assert missing.kind is None and "no price price_doesnotexist" in (missing.problem or "")
+
+
+async def test_a_report_unconfirmed_past_the_idempotency_window_is_not_resent(
+    world: World, emulator: EmulatorServer
+) -> None:
+    await one_reported_hour(world)
+    world.use_reporting(fast_reporting(reporting_max_attempts=1, reporting_key_retention_hours=0.0001))
+    emulator.add_fault(USAGE_RECORDS, "drop", method="POST", count=4)  # applied, but we never hear back
+    first = await world.report()
+    await asyncio.sleep(0.5)  # longer than the (shortened) idempotency window
+
+    second = await world.report()
+
+    assert (first.failed, second.expired, second.sent, second.status) == (4, 4, 0, "partial")
+    assert "were not re-sent" in second.errors[0]["error"]
+    assert await statuses(world) == [ReportStatus.EXPIRED] * 4
+    assert world.stripe_quantity(world.customers[0], ChargeBy.SUM) == 3  # applied once, never twice
+    assert second.lag_seconds == 0  # expired reports wait for a person, not for the reporter
