@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from portal_api.reporting.models import ReportRun, ReportStatus, UsageReport
 
@@ -39,8 +40,21 @@ def _alive_runs(now: datetime, stale_after: timedelta) -> Any:
     )
 
 
+def _earlier_set_unfinished() -> Any:
+    """A `set` must not overtake an earlier revision of its hour still on its way: Stripe keeps the value
+    written last, so revisions of one hour go out in order (increments add up in any order)."""
+    earlier = aliased(UsageReport)
+    return exists().where(
+        earlier.subscription_item_id == UsageReport.subscription_item_id,
+        earlier.meter_id == UsageReport.meter_id,
+        earlier.hour == UsageReport.hour,
+        earlier.revision < UsageReport.revision,
+        earlier.status.in_(ReportStatus.UNFINISHED),
+    )
+
+
 def claimable(run_id: str, now: datetime, stale_after: timedelta) -> Any:
-    return or_(
+    due = or_(
         UsageReport.status == ReportStatus.PENDING,
         and_(
             UsageReport.status == ReportStatus.FAILED,
@@ -51,6 +65,8 @@ def claimable(run_id: str, now: datetime, stale_after: timedelta) -> Any:
             or_(UsageReport.run_id.is_(None), UsageReport.run_id.not_in(_alive_runs(now, stale_after))),
         ),
     )
+    in_order = or_(UsageReport.action != "set", UsageReport.revision == 0, ~_earlier_set_unfinished())
+    return and_(due, in_order)
 
 
 def _scope(query: Any, subscription_item_ids: Sequence[str] | None) -> Any:

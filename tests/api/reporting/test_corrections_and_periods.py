@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.reporting.models import ReportStatus, UsageReport
+from stripe_emulator.testing import EmulatorServer
 from tests.api.reporting.conftest import BASIL, LEGACY
-from tests.api.reporting.world import HOUR, MODES, World
+from tests.api.reporting.world import HOUR, MODES, World, fast_reporting
 
 
 async def ledger(world: World, item_id: str) -> list[UsageReport]:
@@ -135,3 +136,27 @@ async def test_last_ever_carries_the_previous_value_into_a_period_without_usage(
     assert world.stripe_quantity(customer, ChargeBy.LAST_EVER) == Decimal(8)
     assert world.stripe_quantity(customer, ChargeBy.LAST) == 0
     assert world.stripe_quantity(customer, ChargeBy.SUM) == 0
+
+
+async def test_a_set_correction_waits_for_the_earlier_revision_of_its_hour(
+    world: World, emulator: EmulatorServer
+) -> None:
+    [customer] = await world.add_customers(1)
+    hour = start_of_hour(world.now)
+    world.advance_to(hour + timedelta(minutes=40))
+    await world.use(customer, hour, 2, minute=39)
+    world.advance_to(hour + HOUR + timedelta(minutes=1))
+    world.use_reporting(fast_reporting(reporting_max_attempts=1))
+    last_item = customer.items[ChargeBy.LAST]
+    emulator.add_fault(f"/v1/subscription_items/{last_item}/usage_records", "error", method="POST", count=1)
+    await world.report()  # revision 0 of the hour fails (Stripe has nothing yet)
+    await world.use(customer, hour, 3, minute=45)  # late: the hour is 5 now
+
+    second = await world.report()  # plans revision 1; revision 0 goes first, revision 1 waits for it
+    rows = [r for r in await ledger(world, last_item) if r.hour == hour]
+    assert [(r.revision, r.status) for r in rows] == [(0, ReportStatus.SENT), (1, ReportStatus.PENDING)]
+    assert second.failed == 0
+    assert world.stripe_quantity(customer, ChargeBy.LAST) == 2
+
+    await world.report()
+    assert world.stripe_quantity(customer, ChargeBy.LAST) == 5  # the later value is the one Stripe keeps
