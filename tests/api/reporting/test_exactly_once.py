@@ -19,7 +19,7 @@ from stripe_emulator.testing import EmulatorServer
 from tests.api.reporting.conftest import BASIL, LEGACY
 from tests.api.reporting.world import HOUR, MODES, World, fast_reporting
 
-CUSTOMERS = 20
+CUSTOMERS = 30
 HOURS = 4
 FAULT_BUDGET = 10_000  # per fault; what is left of it tells how many fired
 
