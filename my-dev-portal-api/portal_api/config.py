@@ -65,12 +65,47 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+    # One JSON line per request (method, route template, status, duration); off leaves only app events.
+    access_log: bool = True
+
+    # Hardening (see portal_api/protection and portal_api/observability).
+    # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; open when empty.
+    metrics_token: SecretStr = SecretStr("")
+    metrics_enabled: bool = True
+    # Database-derived gauges (webhook inbox depth, report lag) are recomputed at most this often on scrape.
+    metrics_db_refresh_seconds: float = 5.0
+    # How long GET /v1/admin/health reuses its Stripe reachability answer.
+    health_stripe_cache_seconds: float = 60.0
+    # Request bodies above this are refused with 413 (the ingest routes use USAGE_MAX_BODY_BYTES instead).
+    max_body_bytes: int = 1024 * 1024
+    # Addresses or CIDR networks of reverse proxies (and the portal server) whose X-Forwarded-For is believed;
+    # loopback by default (like uvicorn's FORWARDED_ALLOW_IPS), empty to believe no one.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # Origins besides PORTAL_URL and API_URL allowed to make cookie-authenticated writes (CSRF check).
+    csrf_trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Rate limits in `limits` notation ("10/minute", several with ";"); an empty value turns one off.
+    rate_limit_enabled: bool = True
+    # Where counters live: memory:// (per process) or a `limits` async storage URI (async+redis://host:6379).
+    rate_limit_storage_uri: str = "memory://"
+    rate_limit_login: str = "10/minute;100/hour"  # per client IP
+    rate_limit_signup: str = "10/minute;50/hour"  # per client IP
+    rate_limit_verify: str = "100000/minute"  # per admin API token; the gateway's hot path
+    rate_limit_ingest: str = "12000/minute"  # per collector token / admin token (each call is a batch)
+    # Sent as Strict-Transport-Security when COOKIE_SECURE is on or API_URL is https (0 disables).
+    hsts_max_age_seconds: int = 31_536_000
 
     @field_validator("admin_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: object) -> object:
         if isinstance(value, str):
             return [e.strip().lower() for e in value.split(",") if e.strip()]
+        return value
+
+    @field_validator("trusted_proxies", "csrf_trusted_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @property

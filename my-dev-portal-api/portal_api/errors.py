@@ -87,7 +87,62 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "Invalid input"
 
 
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "ErrorDetail": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string", "description": "Stable, machine-readable (not_signed_in, ...)"},
+            "message": {"type": "string", "description": "For people; may change"},
+            "details": {"type": "object", "additionalProperties": True},
+        },
+        "additionalProperties": False,
+    },
+    "ErrorResponse": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"$ref": "#/components/schemas/ErrorDetail"}},
+        "additionalProperties": False,
+    },
+}
+ERROR_RESPONSE = {
+    "description": "Error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the handlers below answer: every operation may fail with
+    {"error": {"code", "message"}} (as `default`), and its 422 has that shape, not FastAPI's {"detail"}."""
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(ERROR_SCHEMAS)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if "422" in responses:
+                responses["422"] = {**ERROR_RESPONSE, "description": "Validation Error"}
+            responses.setdefault("default", ERROR_RESPONSE)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return schema
+
+
+def install_error_schema(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    install_error_schema(app)
+
     @app.exception_handler(PortalError)
     async def _portal_error(_: Request, exc: PortalError) -> JSONResponse:
         headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
@@ -108,6 +163,8 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error_type=type(exc).__name__)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The observability middleware logs it first, with the request id, and says so in the scope.
+        if not request.scope.get("portal.error_logged"):
+            log.exception("unhandled_error", error_type=type(exc).__name__)
         return JSONResponse(error_body("internal_error", "Something went wrong on our side"), status_code=500)

@@ -25,8 +25,10 @@ from portal_api.logging_setup import configure_logging
 from portal_api.metering.router import collector_router
 from portal_api.metering.router import v1_router as metering_v1_router
 from portal_api.migrate import upgrade_database
+from portal_api.observability.install import install_observability
 from portal_api.plans.router import router as plans_router
 from portal_api.plans.service import PlanCatalog
+from portal_api.protection.install import install_protection
 from portal_api.reporting.router import build_reporting_state
 from portal_api.reporting.router import router as reporting_router
 from portal_api.security import Passwords, SessionTokens
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     build_reporting_state(app)
 
     install_error_handlers(app)
+    install_protection(app, settings)
+    install_observability(app, settings)  # after install_protection: its middleware must wrap theirs
     app.include_router(health_router)
     app.include_router(api_v1_router())
     app.include_router(collector_router)

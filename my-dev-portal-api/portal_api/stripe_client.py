@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar, cast
@@ -32,6 +33,18 @@ PAGE_SIZE = 100
 CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS = 600
 # Billing portal sessions and invoice previews are short-lived reads/URLs; a minute of reuse is harmless.
 SHORT_IDEMPOTENCY_WINDOW_SECONDS = 60
+
+
+# Stripe object ids are letters, digits and underscores. The SDK puts an id into the URL path as given, so
+# anything else ("../customers/cus_1", a newline) would reach another endpoint or break the request (502).
+STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+
+
+def checked_id(what: str, object_id: str) -> str:
+    """`object_id` if it can be a Stripe id; otherwise the answer Stripe gives for an unknown one."""
+    if not STRIPE_ID.fullmatch(object_id):
+        raise NotFound(f"No such {what}", code="not_found")
+    return object_id
 
 
 class WebhookSignatureInvalid(PortalError):
@@ -138,6 +151,7 @@ class StripeGateway:
     # -- prices and plans -------------------------------------------------------------------------------
 
     async def retrieve_price(self, price_id: str) -> dict[str, Any]:
+        checked_id("price", price_id)
         price = await self._call(
             "price",
             lambda: self._client.v1.prices.retrieve_async(price_id, params={"expand": ["product", "tiers"]}),
@@ -201,6 +215,7 @@ class StripeGateway:
 
     async def retrieve_customer(self, customer_id: str) -> dict[str, Any]:
         """The customer; a deleted one comes back as {"id", "deleted": true}."""
+        checked_id("customer", customer_id)
         customer = await self._call("customer", lambda: self._client.v1.customers.retrieve_async(customer_id))
         return as_dict(customer)
 
@@ -239,6 +254,7 @@ class StripeGateway:
         return as_dict(session)
 
     async def retrieve_checkout_session(self, checkout_session_id: str) -> dict[str, Any]:
+        checked_id("checkout session", checkout_session_id)
         session = await self._call(
             "checkout session",
             lambda: self._client.v1.checkout.sessions.retrieve_async(
@@ -252,6 +268,7 @@ class StripeGateway:
 
     async def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
         """The subscription with items.data.price.product expanded and period fields on the subscription."""
+        checked_id("subscription", subscription_id)
         subscription = await self._call(
             "subscription",
             lambda: self._client.v1.subscriptions.retrieve_async(

@@ -1,0 +1,1 @@
+"""Observability: request ids and logging context, access log, Prometheus metrics, admin health."""

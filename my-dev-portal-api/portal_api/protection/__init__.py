@@ -1,0 +1,1 @@
+"""HTTP protections: rate limits, body size limits, CSRF checks, security headers, client addresses."""

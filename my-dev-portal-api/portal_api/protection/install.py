@@ -1,0 +1,32 @@
+"""Wiring of the HTTP protections into an app, in the order they must run (outermost first):
+
+security headers -> rate limits -> CSRF -> body size limit -> the app. Headers wrap everything so refusals
+carry them too; rate limits refuse floods before anything else is looked at; the body limit sits closest to
+the app because it guards the app's reads of the body.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from portal_api.config import Settings
+from portal_api.protection.body_limit import BodyLimitMiddleware
+from portal_api.protection.client_ip import ClientAddresses
+from portal_api.protection.csrf import CsrfMiddleware, allowed_origins
+from portal_api.protection.rate_limit import RateLimitMiddleware, RateLimits
+from portal_api.protection.security_headers import SecurityHeadersMiddleware
+
+
+def install_protection(app: FastAPI, settings: Settings) -> None:
+    clients = ClientAddresses(settings.trusted_proxies)
+    app.state.client_addresses = clients
+    # Starlette runs the middleware added last first: add from the innermost out.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Settings are checked here, at create_app(), not at the first request when middlewares are built.
+    app.add_middleware(
+        CsrfMiddleware, allowed=allowed_origins(settings), session_cookie_name=settings.session_cookie_name
+    )
+    if settings.rate_limit_enabled:
+        app.state.rate_limits = RateLimits(settings, clients)
+        app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)

@@ -1,0 +1,56 @@
+"""Bugs the schemathesis run found, one test each, so they stay fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from portal_api.config import Settings
+from portal_api.errors import NotFound
+from portal_api.stripe_client import checked_id
+from stripe_emulator.testing import EmulatorServer
+from tests.api.hardening.conftest import sign_up
+
+
+@pytest.fixture
+def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
+    return settings_factory(
+        stripe_api_base=emulator.url, stripe_api_key="sk_test_fuzz_findings", stripe_max_retries=0
+    )
+
+
+@pytest.mark.parametrize("price_id", ["\nprice_1", "price_1\x11x", "../customers/cus_1", "price 1", "príce"])
+async def test_a_price_id_that_cannot_be_a_stripe_id_is_404_and_never_sent_to_stripe(
+    api: httpx.AsyncClient, emulator: EmulatorServer, price_id: str
+) -> None:
+    # Was 502: the SDK put the id into the URL path as is (a newline broke the request; "../" reached
+    # another Stripe endpoint with our key).
+    member = await sign_up(api, "dev@example.com")
+    emulator.seed()
+    before = emulator.stats()
+
+    response = await api.post("/v1/checkout/sessions", json={"price_id": price_id}, headers=member.headers)
+
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "price_not_found"
+    assert emulator.stats() == before
+
+
+async def test_completing_a_checkout_session_id_with_control_characters_is_404(
+    api: httpx.AsyncClient,
+) -> None:
+    member = await sign_up(api, "dev@example.com")
+
+    response = await api.post("/v1/checkout/sessions/%0Acs_test_1%C2%BF/complete", headers=member.headers)
+
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "checkout_session_not_found"
+
+
+def test_stripe_ids_are_letters_digits_and_underscores() -> None:
+    assert checked_id("price", "price_1Pq9ZxAbC") == "price_1Pq9ZxAbC"
+    for bad in ("", "a/b", "a..b", "a b", "x" * 256, "cs_test_\n"):
+        with pytest.raises(NotFound):
+            checked_id("price", bad)
