@@ -117,7 +117,8 @@ async def list_customers(
     _: AdminCallerDep,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: the database takes a 64-bit OFFSET at most (a larger one was a 500).
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> CustomerList:
     return await console.list_customers(session, limit=limit, offset=offset)
 

@@ -11,13 +11,16 @@ from portal_api.config import Settings
 from portal_api.errors import NotFound
 from portal_api.stripe_client import checked_id
 from stripe_emulator.testing import EmulatorServer
-from tests.api.hardening.conftest import sign_up
+from tests.api.hardening.conftest import ADMIN_TOKEN, sign_up
 
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
     return settings_factory(
-        stripe_api_base=emulator.url, stripe_api_key="sk_test_fuzz_findings", stripe_max_retries=0
+        stripe_api_base=emulator.url,
+        stripe_api_key="sk_test_fuzz_findings",
+        stripe_max_retries=0,
+        admin_bootstrap_token=ADMIN_TOKEN,
     )
 
 
@@ -54,3 +57,14 @@ def test_stripe_ids_are_letters_digits_and_underscores() -> None:
     for bad in ("", "a/b", "a..b", "a b", "x" * 256, "cs_test_\n"):
         with pytest.raises(NotFound):
             checked_id("price", bad)
+
+
+async def test_a_customer_list_offset_past_what_the_database_takes_is_422(api: httpx.AsyncClient) -> None:
+    # Was a 500: OverflowError on SQLite (DataError on PostgreSQL) for an offset beyond 64 bits.
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    huge = await api.get("/v1/admin/customers", params={"offset": 9464557213535780864}, headers=admin)
+    fine = await api.get("/v1/admin/customers", params={"offset": 2**31 - 1}, headers=admin)
+
+    assert huge.status_code == 422 and huge.json()["error"]["code"] == "validation_error"
+    assert fine.status_code == 200 and fine.json()["data"] == []
