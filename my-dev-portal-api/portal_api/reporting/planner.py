@@ -95,8 +95,7 @@ def whole_units(value_milli: int) -> int:
 
 def decimal_text(value_milli: int) -> str:
     """Thousandths as a plain decimal string ("12", "0.5", "-3.25")."""
-    text = format((Decimal(value_milli) / MILLI).normalize(), "f")
-    return text
+    return format((Decimal(value_milli) / MILLI).normalize(), "f")
 
 
 def idempotency_key(subscription_item_id: str, meter_id: str, hour: datetime, revision: int) -> str:
