@@ -1,8 +1,8 @@
 """Wiring of the HTTP protections into an app, in the order they must run (outermost first):
 
-security headers -> rate limits -> CSRF -> body size limit -> the app. Headers wrap everything so refusals
-carry them too; rate limits refuse floods before anything else is looked at; the body limit sits closest to
-the app because it guards the app's reads of the body.
+security headers -> rate limits -> CSRF -> body size limit -> NUL guard -> the app. Headers wrap everything
+so refusals carry them too; rate limits refuse floods before anything else is looked at; the body limit
+guards every read of the body, including the NUL guard's.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from portal_api.protection.client_ip import ClientAddresses
 from portal_api.protection.csrf import CsrfMiddleware, allowed_origins
 from portal_api.protection.rate_limit import RateLimitMiddleware, RateLimits
 from portal_api.protection.security_headers import SecurityHeadersMiddleware
+from portal_api.protection.text_guard import TextGuardMiddleware
 
 
 def install_protection(app: FastAPI, settings: Settings) -> None:
     clients = ClientAddresses(settings.trusted_proxies)
     app.state.client_addresses = clients
     # Starlette runs the middleware added last first: add from the innermost out.
+    app.add_middleware(TextGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     # Settings are checked here, at create_app(), not at the first request when middlewares are built.
     app.add_middleware(

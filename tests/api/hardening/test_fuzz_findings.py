@@ -68,3 +68,24 @@ async def test_a_customer_list_offset_past_what_the_database_takes_is_422(api: h
 
     assert huge.status_code == 422 and huge.json()["error"]["code"] == "validation_error"
     assert fine.status_code == 200 and fine.json()["data"] == []
+
+
+async def test_nul_characters_are_refused_with_422_on_every_backend(api: httpx.AsyncClient) -> None:
+    # Was a 500 on PostgreSQL (text cannot hold U+0000) for bodies, path ids and query values.
+    member = await sign_up(api, "dev@example.com")
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    json_headers = {**member.headers, "Content-Type": "application/json"}
+
+    in_body = await api.post("/v1/keys", content=b'{"name": "ci\\u0000"}', headers=json_headers)
+    in_key = await api.post("/v1/keys", content=b'{"name\\u0000": "ci"}', headers=json_headers)
+    in_path = await api.get("/v1/admin/meters/meter%00x", headers=admin)
+    in_query = await api.get("/v1/usage", params={"granularity": "hour\x00"}, headers=member.headers)
+    escaped_backslash = await api.post("/v1/keys", content=b'{"name": "ci\\\\u0000"}', headers=json_headers)
+
+    for response in (in_body, in_key, in_path, in_query):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == {
+            "code": "validation_error",
+            "message": "Text must not contain NUL (U+0000) characters",
+        }
+    assert escaped_backslash.status_code == 201 and escaped_backslash.json()["name"] == "ci\\u0000"
