@@ -100,3 +100,31 @@ async def test_unknown_paths_and_methods_are_logged_without_raw_path_labels(
         ("/v1/keys/verify", 405, "GET"),
         ("/v1/plans", 405, "PROPFIND"),
     ]
+
+
+async def test_an_unhandled_error_is_a_json_500_with_the_request_id_logged_once(
+    app: object, captured_logs: CapturedLogs
+) -> None:
+    from fastapi import APIRouter
+
+    router = APIRouter()
+
+    @router.get("/test-crash")
+    async def crash() -> None:
+        raise RuntimeError("boom with details nobody outside should see")
+
+    app.include_router(router)  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/test-crash", headers={"X-Request-ID": "crash-1"})
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "Something went wrong on our side"}
+    }
+    assert response.headers["x-request-id"] == "crash-1"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    [error] = captured_logs.named("unhandled_error")
+    assert error["request_id"] == "crash-1" and "RuntimeError: boom" in error["exception"]
+    [access] = captured_logs.named("http_request")
+    assert (access["status"], access["route"]) == (500, "/test-crash")
