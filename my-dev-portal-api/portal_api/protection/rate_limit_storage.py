@@ -15,7 +15,7 @@ from math import floor
 from limits.aio.storage import SlidingWindowCounterSupport, Storage
 from limits.storage.base import TimestampedSlidingWindow
 
-DEFAULT_MAX_KEYS = 200_000
+DEFAULT_MAX_KEYS = 100_000  # a few tens of MB at most
 MIN_SWEEP_SIZE = 1_024
 
 
