@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from my_dev_portal.api_client import ApiError, Subscription, UpcomingInvoice, Usage
-from my_dev_portal.state.dashboard import DashboardState, usage_range
+from my_dev_portal.state.dashboard import DashboardState, meter_views, usage_range
 from tests.portal.fakes import FakeApi, redirect_path, run
 
 SUBSCRIPTION = Subscription.model_validate(
@@ -190,3 +190,17 @@ def test_chart_covers_the_period_up_to_today() -> None:
     )
     assert usage_range(SUBSCRIPTION, datetime(2027, 1, 5, tzinfo=UTC))[1] == datetime(2026, 12, 1, tzinfo=UTC)
     assert usage_range(None, now) == (None, None)  # the API's default: this calendar month
+
+
+def test_metric_units_agree_with_the_period_count() -> None:
+    def phrase(metric: str, value: float) -> str:
+        usage = Usage.model_validate(
+            {"meters": [{"meter_id": "m", "name": "n", "metric": metric, "period_value": value}]}
+        )
+        [view] = meter_views(usage)
+        return f"{view.period_total} {view.unit}"
+
+    assert phrase("event_count", 1) == "1 call"
+    assert phrase("event_count", 2500) == "2,500 calls"
+    assert phrase("unique_users", 1) == "1 user"
+    assert phrase("unique_sessions", 0) == "0 sessions"

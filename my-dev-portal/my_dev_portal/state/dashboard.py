@@ -27,10 +27,10 @@ STATUS_COLORS = {
 
 # What one unit of each metric is, for "1,500 calls this period".
 METRIC_UNITS = {
-    "event_count": "calls",
-    "unique_users": "users",
-    "unique_sessions": "sessions",
-    "sum": "units",
+    "event_count": "call",
+    "unique_users": "user",
+    "unique_sessions": "session",
+    "sum": "unit",
 }
 # How the period's billed value is read, by charge-by mode.
 CHARGE_BY_PHRASES = {
