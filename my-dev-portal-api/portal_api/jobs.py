@@ -1,4 +1,4 @@
-"""Background jobs: an APScheduler AsyncIOScheduler in the API process (webhook inbox retries so far).
+"""Background jobs in one APScheduler AsyncIOScheduler: webhook inbox retries and the hourly usage report.
 
 Started from the app lifespan when RUN_JOBS_IN_PROCESS is true; tests leave it off and call the job
 functions directly. More jobs (usage reporting, reconciliation) register in `build_scheduler`.
@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
 from portal_api.config import Settings
+from portal_api.reporting.jobs import add_reporting_job
 from portal_api.webhooks.service import WebhookInbox
 
 
@@ -20,7 +21,8 @@ async def retry_webhook_events(inbox: WebhookInbox) -> int:
     return await inbox.retry_due()
 
 
-def build_scheduler(app: FastAPI) -> AsyncIOScheduler:
+def build_scheduler(app: FastAPI, *, report_soon: bool = False) -> AsyncIOScheduler:
+    """Every scheduled job, in one scheduler (the API's lifespan or `portal-api worker` runs it)."""
     settings: Settings = app.state.settings
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -32,6 +34,7 @@ def build_scheduler(app: FastAPI) -> AsyncIOScheduler:
         max_instances=1,  # a slow run is not overlapped by the next one
         coalesce=True,
     )
+    add_reporting_job(scheduler, app, run_soon=report_soon)
     return scheduler
 
 

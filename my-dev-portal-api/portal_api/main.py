@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.run_migrations_on_start:
             await upgrade_database(engine)
         await bootstrap_admin(app)
-        scheduler = start_jobs(app)
+        scheduler = app.state.scheduler = start_jobs(app)
         yield
         stop_jobs(scheduler)
         await app.state.key_verifier.flush_last_used()

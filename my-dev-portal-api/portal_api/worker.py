@@ -18,7 +18,6 @@ from portal_api.config import Settings, get_settings
 from portal_api.jobs import build_scheduler
 from portal_api.main import create_app
 from portal_api.migrate import upgrade_database
-from portal_api.reporting.jobs import add_reporting_job
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +47,7 @@ async def run_worker(
     try:
         if settings.run_migrations_on_start:
             await upgrade_database(app.state.engine)
-        scheduler = build_scheduler(app)
-        add_reporting_job(scheduler, app, run_soon=True)
+        scheduler = build_scheduler(app, report_soon=True)
         scheduler.start()
         log.info("worker_started", jobs=[job.id for job in scheduler.get_jobs()])
         if on_started is not None:

@@ -1,17 +1,15 @@
 """HTTP routes: Meter Test, the customer's upcoming invoice, and the admin console's customers and runs.
 
-The router's lifespan starts the hourly report inside the API process when RUN_JOBS_IN_PROCESS is true
-(the `portal-api worker` runs it otherwise) and closes the Stripe clients of the gateway pool on shutdown.
+The hourly report is scheduled by portal_api/jobs.py; the router's lifespan closes the Stripe clients of the
+gateway pool on shutdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC
 from typing import Annotated
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 
 from portal_api.billing_provider.gateways import StripeGateways
@@ -19,7 +17,6 @@ from portal_api.config import Settings
 from portal_api.deps import AdminCallerDep, CurrentUser, Session, SettingsDep
 from portal_api.metering.settings import metering_settings
 from portal_api.reporting import console, invoices
-from portal_api.reporting.jobs import add_reporting_job
 from portal_api.reporting.meter_test import run_meter_test
 from portal_api.reporting.reporter import UsageReporter
 from portal_api.reporting.schemas import (
@@ -44,20 +41,9 @@ def build_reporting_state(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def reporting_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    scheduler: AsyncIOScheduler | None = None
-    settings: Settings = app.state.settings
-    if settings.run_jobs_in_process and hasattr(app.state, "usage_reporter"):
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        if add_reporting_job(scheduler, app):
-            scheduler.start()
-        else:
-            scheduler = None
-    app.state.reporting_scheduler = scheduler
     try:
         yield
     finally:
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
         gateways = getattr(app.state, "stripe_gateways", None)
         if gateways is not None:
             await gateways.aclose()

@@ -35,15 +35,16 @@ async def test_worker_runs_the_scheduled_jobs_until_sigterm(settings: Settings) 
     assert sorted(jobs) == sorted(["webhook_inbox_retry", REPORT_JOB_ID])
 
 
-async def test_the_api_runs_the_hourly_report_in_process_when_jobs_run_there(
+async def test_the_api_runs_every_job_in_one_scheduler_when_jobs_run_there(
     settings_factory: Callable[..., Settings],
 ) -> None:
     async with running_app(settings_factory(run_jobs_in_process=True)) as app:
-        scheduler = app.state.reporting_scheduler
+        scheduler = app.state.scheduler
         job = scheduler.get_job(REPORT_JOB_ID)
         assert job is not None and "minute='5'" in str(job.trigger)
+        assert scheduler.get_job("webhook_inbox_retry") is not None
     async with running_app(settings_factory(run_jobs_in_process=False)) as app:
-        assert app.state.reporting_scheduler is None
+        assert app.state.scheduler is None
 
 
 async def test_the_job_function_reports_and_never_raises(world: World) -> None:
