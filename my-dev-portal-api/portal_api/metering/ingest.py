@@ -23,6 +23,7 @@ from portal_api.metering.rollups import RollupBatch
 from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.store import store_for
 from portal_api.observability.metrics import count_usage_events
+from portal_api.protection.text_guard import holds_nul
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +33,16 @@ class Rejection:
     index: int
     code: str
     message: str
+
+
+def reject_unusable(index: int, raw: Any) -> Rejection | None:
+    """The checks every event format shares before its own schema: an object, and no U+0000 anywhere
+    (PostgreSQL text cannot hold it, so one such event would fail the whole batch's insert)."""
+    if not isinstance(raw, dict):
+        return Rejection(index, "invalid_event", "each event must be a JSON object")
+    if holds_nul(raw):
+        return Rejection(index, "invalid_event", "text must not contain NUL (U+0000) characters")
+    return None
 
 
 @dataclass

@@ -113,6 +113,7 @@ async def test_bad_and_late_events_are_rejected_one_by_one_and_good_ones_kept(
         usage_event(user_id=alice.id, timestamp=now() + timedelta(hours=2)),
         "not an object",
         usage_event(user_id=alice.id, status=700),
+        usage_event(user_id=alice.id, route="/v1/search\x00"),
         usage_event(user_id=alice.id),
     ]
 
@@ -127,9 +128,11 @@ async def test_bad_and_late_events_are_rejected_one_by_one_and_good_ones_kept(
         4: "in_future",
         5: "invalid_event",
         6: "invalid_event",
+        7: "invalid_event",
     }
     messages = {r["index"]: r["message"] for r in result["rejected"]}
     assert "24 h lateness window" in messages[1] and "route" in messages[3] and "status" in messages[6]
+    assert "NUL" in messages[7]
     assert meter_usage(await usage(api, alice), meter["id"])["period_value"] == 2
 
 

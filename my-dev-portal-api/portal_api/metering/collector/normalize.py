@@ -16,7 +16,7 @@ from portal_api.metering.events import (
     redact_headers,
     route_of,
 )
-from portal_api.metering.ingest import Rejection
+from portal_api.metering.ingest import Rejection, reject_unusable
 
 
 def describe(exc: ValidationError) -> str:
@@ -28,8 +28,8 @@ def describe(exc: ValidationError) -> str:
 
 
 def normalize_moesif_event(index: int, raw: Any, key_header: str) -> NormalizedEvent | Rejection:
-    if not isinstance(raw, dict):
-        return Rejection(index, "invalid_event", "each event must be a JSON object")
+    if (unusable := reject_unusable(index, raw)) is not None:
+        return unusable
     try:
         event = MoesifEvent.model_validate(raw)
     except ValidationError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from portal_api.metering.events import NormalizedEvent, digest, route_of
-from portal_api.metering.ingest import Rejection
+from portal_api.metering.ingest import Rejection, reject_unusable
 
 
 class UsageEventIn(BaseModel):
@@ -52,8 +52,8 @@ class UsageBatchResult(BaseModel):
 
 
 def normalize_usage_event(index: int, raw: Any) -> NormalizedEvent | Rejection:
-    if not isinstance(raw, dict):
-        return Rejection(index, "invalid_event", "each event must be a JSON object")
+    if (unusable := reject_unusable(index, raw)) is not None:
+        return unusable
     try:
         event = UsageEventIn.model_validate(raw)
     except ValidationError as exc:
