@@ -470,11 +470,16 @@ class HttpPortalApi:
         base_url: str,
         token: str = "",
         *,
+        client_ip: str = "",
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._token = token
+        # The browser's address, sent as X-Forwarded-For: the API rate-limits sign-ups and logins per client,
+        # and without it every user would share the portal server's address (the API trusts it from loopback
+        # by default, TRUSTED_PROXIES otherwise).
+        self._client_ip = client_ip
         self._timeout = timeout
         self._transport = transport
 
@@ -482,6 +487,8 @@ class HttpPortalApi:
         headers = {"Accept": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
+        if self._client_ip:
+            headers["X-Forwarded-For"] = self._client_ip
         try:
             async with httpx.AsyncClient(
                 base_url=self._base_url, timeout=self._timeout, transport=self._transport
@@ -660,7 +667,7 @@ def _error_from(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, "http_error", f"The API answered {response.status_code} {reason}.")
 
 
-def make_client(token: str = "") -> PortalApi:
+def make_client(token: str = "", *, client_ip: str = "") -> PortalApi:
     """The API client State handlers use; tests replace this function to hand them a fake."""
     settings = get_settings()
-    return HttpPortalApi(settings.API_URL, token, timeout=settings.API_TIMEOUT)
+    return HttpPortalApi(settings.API_URL, token, client_ip=client_ip, timeout=settings.API_TIMEOUT)

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import pytest
 import reflex as rx
-from reflex.istate.data import ReflexURL, RouterData
+from reflex.istate.data import ReflexURL, RouterData, SessionData
 
 from my_dev_portal import api_client
 from my_dev_portal.config import Settings, get_settings
@@ -22,8 +22,9 @@ def fake_api(monkeypatch: pytest.MonkeyPatch) -> FakeApi:
     """Every State handler gets this fake instead of the HTTP client; it remembers the tokens it was given."""
     fake = FakeApi()
 
-    def make_client(token: str = "") -> FakeApi:
+    def make_client(token: str = "", *, client_ip: str = "") -> FakeApi:
         fake.tokens.append(token)
+        fake.client_ips.append(client_ip)
         return fake
 
     monkeypatch.setattr(api_client, "make_client", make_client)
@@ -49,9 +50,11 @@ StateFactory = Callable[..., Awaitable[Any]]
 def state() -> StateFactory:
     """`await state(AuthState, url="/login?next=/pricing", token="tok")`: a fresh state tree on that page."""
 
-    async def make(state_cls: type[S], url: str = "/", token: str = "") -> S:
+    async def make(state_cls: type[S], url: str = "/", token: str = "", client_ip: str = "") -> S:
         root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]  # how Reflex itself builds one
-        root.router = RouterData(url=ReflexURL(f"http://localhost:3000{url}"))
+        root.router = RouterData(
+            url=ReflexURL(f"http://localhost:3000{url}"), session=SessionData(client_ip=client_ip)
+        )
         auth = await root.get_state(AuthState)
         auth.token = token
         return await root.get_state(state_cls)

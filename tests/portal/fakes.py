@@ -40,6 +40,8 @@ class FakeApi:
 
     def __init__(self) -> None:
         self.tokens: list[str] = []
+        # The browser IP each client was made for (sent to the API as X-Forwarded-For).
+        self.client_ips: list[str] = []
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self.fail: dict[str, ApiError] = {}
         self.user = USER

@@ -120,3 +120,27 @@ async def test_plans_parse_every_pricing_model() -> None:
     }
     [plan] = await client(lambda request: httpx.Response(200, json=plans)).plans()
     assert plan.tiers is not None and plan.tiers[1].up_to is None
+
+
+async def test_the_browsers_ip_goes_to_the_api_as_x_forwarded_for() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"user": {"id": "u1", "email": "a@example.com"}, "token": "t"})
+
+    api = HttpPortalApi(BASE, "", client_ip="203.0.113.7", transport=httpx.MockTransport(handler))
+    await api.login("a@example.com", "s3cret-pass")
+    await api.signup("a@example.com", "s3cret-pass")
+    assert [request.headers["X-Forwarded-For"] for request in seen] == ["203.0.113.7", "203.0.113.7"]
+
+
+async def test_no_x_forwarded_for_without_a_known_client_ip() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"id": "u1", "email": "a@example.com"})
+
+    await client(handler).me()
+    assert "X-Forwarded-For" not in seen[0].headers

@@ -110,3 +110,10 @@ async def test_email_is_checked_when_the_field_loses_focus(state) -> None:
     assert auth.email_error
     await run(AuthState.check_email, auth, "ada@example.com")
     assert auth.email_error == ""
+
+
+async def test_login_hands_the_browsers_ip_to_the_api_client(fake_api: FakeApi, state) -> None:
+    auth = await state(AuthState, url="/login", client_ip="198.51.100.23")
+    await run(AuthState.login, auth, {"email": "ada@example.com", "password": "s3cret-pass"})
+    assert fake_api.called("login")
+    assert fake_api.client_ips == ["198.51.100.23"]

@@ -10,6 +10,7 @@ from reflex.event import EventSpec
 
 from my_dev_portal import api_client, routes
 from my_dev_portal.api_client import ApiError, PortalApi
+from my_dev_portal.config import get_settings
 
 # Loose on purpose: the API has the last word, this only catches typos before a round trip.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -38,7 +39,14 @@ class AuthState(rx.State):
     """The signed-in user and the API session token, which a cookie keeps across reloads."""
 
     # Sent by the Reflex backend as `Authorization: Bearer`; the browser itself never calls the API.
-    token: str = rx.Cookie("", name="portal_session", max_age=SESSION_MAX_AGE, same_site="strict")
+    # Reflex writes cookies from JavaScript, so this one cannot be HttpOnly: see my-dev-portal/README.md.
+    token: str = rx.Cookie(
+        "",
+        name="portal_session",
+        max_age=SESSION_MAX_AGE,
+        same_site="strict",
+        secure=get_settings().PORTAL_URL.lower().startswith("https://"),
+    )
     user_id: str = ""
     user_email: str = ""
     user_name: str = ""
@@ -55,8 +63,8 @@ class AuthState(rx.State):
         return bool(self.token)
 
     def api(self) -> PortalApi:
-        """The API client, carrying this user's session token."""
-        return api_client.make_client(self.token)
+        """The API client, with this user's session token and browser IP (for the API's rate limits)."""
+        return api_client.make_client(self.token, client_ip=self.router.session.client_ip)
 
     def _next_path(self) -> str:
         return routes.safe_next(self.router.url.query_parameters.get("next"))
