@@ -20,6 +20,7 @@ import structlog
 
 from portal_api.config import Settings
 from portal_api.errors import Conflict, NotFound, PortalError, Unprocessable, UpstreamError
+from portal_api.observability.metrics import count_stripe_error
 
 log = structlog.get_logger(__name__)
 
@@ -346,6 +347,7 @@ class StripeGateway:
 def raise_portal_error(what: str, exc: stripe.StripeError) -> NoReturn:
     """Turn an SDK error into a PortalError; never pass the API key (or Stripe's echo of it) along."""
     status = exc.http_status
+    count_stripe_error(type(exc).__name__)
     log.warning(
         "stripe_error",
         resource=what,

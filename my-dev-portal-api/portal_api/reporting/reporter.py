@@ -31,6 +31,7 @@ from portal_api.config import Settings
 from portal_api.db import utcnow
 from portal_api.errors import PortalError
 from portal_api.metering.rollups import HOUR, hour_of
+from portal_api.observability.metrics import count_report_run, observe_report_lag
 from portal_api.reporting import ledger
 from portal_api.reporting.ledger import ClaimedRow
 from portal_api.reporting.models import ReportRun, ReportStatus
@@ -409,6 +410,8 @@ class UsageReporter:
             row.lag_seconds = result.lag_seconds
             row.oldest_unreported_hour = oldest
             row.errors = json.dumps(result.errors[: self.reporting.reporting_max_run_errors], default=str)
+        count_report_run(result.status)
+        observe_report_lag(result.lag_seconds)
         log.info(
             "usage_report_run",
             run_id=run,

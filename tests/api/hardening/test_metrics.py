@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.config import Settings
+from portal_api.errors import NotFound
 from portal_api.metering.settings import MeteringSettings
 from portal_api.observability import metrics as hooks
 from portal_api.webhooks.models import WebhookEvent
@@ -151,3 +153,14 @@ async def test_metrics_can_be_turned_off(settings_factory: Callable[..., Setting
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
         assert (await client.get("/metrics")).status_code == 404
+
+
+async def test_a_failed_stripe_call_is_counted_by_error_kind(
+    settings_factory: Callable[..., Settings], emulator: Any
+) -> None:
+    async with running_app(settings_factory(stripe_api_base=emulator.url)) as app:
+        with pytest.raises(NotFound):
+            await app.state.stripe.retrieve_price("price_does_not_exist")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            found = await scrape(client)
+    assert value(found, "stripe_errors_total", kind="InvalidRequestError") == 1
