@@ -12,6 +12,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 
 from portal_api.config import Settings
+from portal_api.reconciliation.jobs import add_reconciliation_job
 from portal_api.reporting.jobs import add_reporting_job
 from portal_api.webhooks.service import WebhookInbox
 
@@ -35,6 +36,7 @@ def build_scheduler(app: FastAPI, *, report_soon: bool = False) -> AsyncIOSchedu
         coalesce=True,
     )
     add_reporting_job(scheduler, app, run_soon=report_soon)
+    add_reconciliation_job(scheduler, app)
     return scheduler
 
 

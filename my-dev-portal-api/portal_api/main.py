@@ -29,6 +29,7 @@ from portal_api.observability.install import install_observability
 from portal_api.plans.router import router as plans_router
 from portal_api.plans.service import PlanCatalog
 from portal_api.protection.install import install_protection
+from portal_api.reconciliation.router import router as reconciliation_router
 from portal_api.reporting.router import build_reporting_state
 from portal_api.reporting.router import router as reporting_router
 from portal_api.security import Passwords, SessionTokens
@@ -49,6 +50,7 @@ def api_v1_router() -> APIRouter:
     v1.include_router(metering_v1_router)
     v1.include_router(billing_provider_router)
     v1.include_router(reporting_router)
+    v1.include_router(reconciliation_router)
     return v1
 
 

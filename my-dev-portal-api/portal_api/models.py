@@ -16,6 +16,7 @@ from portal_api.metering.models import (
     UsageRollup,
     UsageRollupValue,
 )
+from portal_api.reconciliation.models import ReconciliationRun
 from portal_api.reporting.models import ReportedHour, ReportRun, UsageReport
 from portal_api.webhooks.models import WebhookEvent
 
@@ -31,6 +32,7 @@ __all__ = [
     "Customer",
     "Meter",
     "ProvisionedCheckout",
+    "ReconciliationRun",
     "ReportRun",
     "ReportedHour",
     "Subscription",

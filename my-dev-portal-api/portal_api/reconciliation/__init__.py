@@ -1,0 +1,1 @@
+"""Daily reconciliation of local customers and subscriptions with Stripe (repairs missed webhooks)."""
