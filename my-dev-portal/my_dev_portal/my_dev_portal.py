@@ -16,6 +16,7 @@ from my_dev_portal.pages.landing import landing
 from my_dev_portal.pages.login import login
 from my_dev_portal.pages.pricing import pricing
 from my_dev_portal.pages.signup import signup
+from my_dev_portal.security_headers import with_security_headers
 from my_dev_portal.state.admin import AdminOverviewState
 from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
 from my_dev_portal.state.admin_customers import AdminCustomersState
@@ -29,7 +30,8 @@ from my_dev_portal.state.keys import KeysState
 from my_dev_portal.state.plans import PlansState
 from my_dev_portal.templates import admin_on_load, guard_on_load
 
-app = rx.App()
+# Security headers on every response: the compiled pages (prod serves them from this app) and the backend.
+app = rx.App(api_transformer=with_security_headers)
 app.add_page(landing, route=routes.LANDING, title="DevPortal", on_load=AuthState.load_user)
 app.add_page(
     signup, route=routes.SIGNUP, title="Sign up · DevPortal", on_load=AuthState.redirect_if_signed_in

@@ -196,6 +196,8 @@ def browser(stack: Stack) -> Iterator[object]:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
+    # Keeps the console log readable, so tests can look for Content Security Policy violations.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -203,6 +205,16 @@ def browser(stack: Stack) -> Iterator[object]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def csp_violations(driver: object, origin: str) -> list[str]:
+    """Console messages since the last call where the browser refused something on `origin`'s pages by CSP."""
+    entries = driver.get_log("browser")  # type: ignore[attr-defined]
+    return [
+        entry["message"]
+        for entry in entries
+        if "Content Security Policy" in entry["message"] and entry["message"].startswith(origin)
+    ]
 
 
 @pytest.hookimpl(wrapper=True)

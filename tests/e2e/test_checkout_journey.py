@@ -14,7 +14,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, Stack
+from tests.e2e.conftest import ARTIFACTS, ROOT, Stack, csp_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -127,3 +127,6 @@ def test_sign_up_subscribe_get_key_and_revoke_it(stack: Stack, browser: WebDrive
     result = verify(stack, secret)
     assert result["valid"] is False
     assert result["reason"] == "revoked"
+
+    # The portal's Content Security Policy blocked nothing the journey needed.
+    assert csp_violations(driver, stack.portal_url) == []
