@@ -129,4 +129,4 @@ def test_sign_up_subscribe_get_key_and_revoke_it(stack: Stack, browser: WebDrive
     assert result["reason"] == "revoked"
 
     # The portal's Content Security Policy blocked nothing the journey needed.
-    assert csp_violations(driver, stack.portal_url) == []
+    assert csp_violations(driver) == []
