@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -18,20 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal_api.metering.charge_by import HourValue, charge_report
-from portal_api.metering.meters.metrics import ChargeBy, from_milli, is_unique, metric_adapter
+from portal_api.metering.meters.metrics import ChargeBy, from_milli
 from portal_api.metering.models import Meter
-from portal_api.metering.rollups import hour_of
 from portal_api.metering.store import store_for
+from portal_api.metering.usage.service import charge_report_for
 from portal_api.pricing import PriceShapeError, amount_for_quantity
 from portal_api.reporting.models import ReportStatus, UsageReport
-
-
-def meter_is_unique(meter: Meter) -> bool:
-    try:
-        return is_unique(metric_adapter.validate_python(json.loads(meter.metric)))
-    except ValueError:
-        return False
 
 
 async def period_usage(
@@ -42,23 +33,7 @@ async def period_usage(
     period_end: datetime,
 ) -> Decimal:
     """The meter's billed quantity for the user over the period so far (the open hour included)."""
-    store = store_for(session)
-    start = hour_of(period_start)
-    end = hour_of(period_end)
-    charge_by = ChargeBy(meter.charge_by)
-    if end <= start:
-        return Decimal(0)
-    if charge_by is ChargeBy.SUM and meter_is_unique(meter):
-        firsts = await store.first_seen_per_hour(meter.id, user_id, start, end)
-        hourly = [HourValue(hour, Decimal(count)) for hour, count in firsts]
-    else:
-        rollups = await store.hourly(meter.id, user_id, start, end)
-        hourly = [HourValue(r.hour, from_milli(r.value_milli)) for r in rollups]
-    carried = None
-    if charge_by is ChargeBy.LAST_EVER:
-        last = await store.last_before(meter.id, user_id, start)
-        carried = from_milli(last.value_milli) if last is not None else None
-    report = charge_report(charge_by, hourly, period_start=start, period_end=end, carried=carried)
+    report = await charge_report_for(store_for(session), meter, user_id, period_start, period_end)
     return report.period_value
 
 
