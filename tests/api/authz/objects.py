@@ -47,13 +47,18 @@ async def _key(api: httpx.AsyncClient, app: Any, cast: Cast, catalog: dict[str, 
     return Owned(created["id"], read)
 
 
-async def _checkout_session(api: httpx.AsyncClient, app: Any, cast: Cast, catalog: dict[str, Any]) -> Owned:
-    body = {"price_id": catalog["prices"]["package"]}
+async def _paid_checkout(api: httpx.AsyncClient, cast: Cast, price_id: str) -> str:
+    """The owner starts a checkout and pays on the hosted page; returns the checkout session id."""
+    body = {"price_id": price_id}
     started = _ok(await api.post("/v1/checkout/sessions", json=body, headers=cast.owner.headers))
-    async with httpx.AsyncClient() as browser:  # the owner pays on the hosted page
+    async with httpx.AsyncClient() as browser:
         paid = await browser.post(started["url"], data={"email": "", "name": "O", "card": "4242424242424242"})
     assert paid.status_code == 303, paid.text
-    session_id = parse_qs(urlsplit(paid.headers["location"]).query)["checkout_session_id"][0]
+    return parse_qs(urlsplit(paid.headers["location"]).query)["checkout_session_id"][0]
+
+
+async def _checkout_session(api: httpx.AsyncClient, app: Any, cast: Cast, catalog: dict[str, Any]) -> Owned:
+    session_id = await _paid_checkout(api, cast, catalog["prices"]["package"])
 
     async def read() -> Any:
         async with app.state.session_factory() as session:
@@ -98,6 +103,9 @@ async def _meter(api: httpx.AsyncClient, app: Any, cast: Cast, catalog: dict[str
 
 
 async def _customer(api: httpx.AsyncClient, app: Any, cast: Cast, catalog: dict[str, Any]) -> Owned:
+    paid = await _paid_checkout(api, cast, catalog["prices"]["payg"])  # a customer has a subscription
+    _ok(await api.post(f"/v1/checkout/sessions/{paid}/complete", headers=cast.owner.headers))
+
     async def read() -> Any:
         return _ok(await api.get(f"/v1/admin/customers/{cast.owner.id}", headers=cast.admin.headers))
 
