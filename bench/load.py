@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared stack
 from tests.api.restart.stack import (
     ADMIN_TOKEN,
     Stack,
-    closed_hours,
     read_stored,
     seed,
     stripe_totals,
@@ -82,10 +81,10 @@ class Operation:
 class Load:
     """The clients' side: what was sent, what was acknowledged, per customer."""
 
-    def __init__(self, keys: list[str], user_ids: list[str]) -> None:
+    def __init__(self, keys: list[str], user_ids: list[str], hours: list[datetime]) -> None:
         self.keys = keys
         self.user_of = dict(zip(keys, user_ids, strict=True))
-        self.hours = closed_hours()
+        self.hours = hours
         self.rng = random.Random(11)
         self.sent: set[str] = set()  # dedupe keys of every event sent
         self.acked: dict[str, str] = {}  # dedupe key -> user id, for 2xx answers
@@ -176,7 +175,7 @@ async def reporter_loop(stack: Stack, stop_at: float) -> tuple[int, int]:
     runs = failed = 0
     while time.perf_counter() < stop_at:
         process = stack.backfill()
-        await asyncio.to_thread(process.communicate)
+        await asyncio.to_thread(process.wait)
         runs += 1
         failed += process.returncode != 0
     return runs, failed
@@ -189,7 +188,7 @@ async def main() -> list[Row]:
             stack.start_emulator()
             seeded = await seed(stack, CUSTOMERS)
             stack.start_api()
-            load = Load(seeded.keys, seeded.user_ids)
+            load = Load(seeded.keys, seeded.user_ids, stack.hours)
             limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
             kinds = ["verify"] * (CONCURRENCY // 2) + ["usage", "collector"] * (CONCURRENCY // 4)
             async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=30) as client:
@@ -203,9 +202,9 @@ async def main() -> list[Row]:
                     op.seconds = time.perf_counter() - started
                 runs, failed_runs = await reporter
             final = stack.backfill()
-            _, err = await asyncio.to_thread(final.communicate, None, FINAL_REPORT_TIMEOUT_S)
+            await asyncio.to_thread(final.wait, FINAL_REPORT_TIMEOUT_S)
             if final.returncode != 0:
-                raise RuntimeError(f"final backfill failed: {err.decode()[-500:]}")
+                raise RuntimeError(f"final backfill failed: {stack.backfill_log_tail()}")
             stored = await read_stored(stack, seeded.meter_id)
             totals = stripe_totals(stack, seeded.items.values())
             posts = usage_record_posts(stack)

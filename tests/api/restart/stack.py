@@ -94,6 +94,8 @@ class Stack:
     api_port: int = field(default_factory=free_port)
     emulator: subprocess.Popen[bytes] | None = None
     api: subprocess.Popen[bytes] | None = None
+    # The hours usage goes to, fixed when the stack is made (the run may cross an hour boundary).
+    hours: list[datetime] = field(default_factory=closed_hours)
 
     @property
     def database_url(self) -> str:
@@ -164,7 +166,7 @@ class Stack:
         )
         wait_ready(f"{self.emulator_url}/_emulator/clock", self.emulator)
 
-    def start_api(self, workers_env: dict[str, str] | None = None) -> None:
+    def start_api(self, extra_env: dict[str, str] | None = None) -> None:
         self.api = subprocess.Popen(
             [
                 sys.executable,
@@ -180,32 +182,38 @@ class Stack:
                 "warning",
                 "--no-access-log",
             ],
-            env=self.env(**(workers_env or {})),
+            env=self.env(**(extra_env or {})),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=self.folder,
         )
         wait_ready(f"{self.api_url}/healthz", self.api)
 
-    def backfill(self) -> subprocess.Popen[bytes]:
-        """`portal-api backfill` over the closed hours of `closed_hours()`, as a subprocess (not waited)."""
-        first, last = closed_hours()
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "portal_api.cli",
-                "backfill",
-                "--from",
-                first.isoformat(),
-                "--to",
-                (last + timedelta(hours=1)).isoformat(),
-            ],
-            env=self.env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=self.folder,
-        )
+    def backfill(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """`portal-api backfill` from the first usage hour to now, as a subprocess (not waited); its output
+        (progress bar, errors) is appended to backfill.log, never to a pipe nobody reads."""
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        with (self.folder / "backfill.log").open("ab") as log:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "portal_api.cli",
+                    "backfill",
+                    "--from",
+                    self.hours[0].isoformat(),
+                    "--to",
+                    end.isoformat(),
+                ],
+                env=self.env(**(extra_env or {})),
+                stdout=log,
+                stderr=log,
+                cwd=self.folder,
+            )
+
+    def backfill_log_tail(self) -> str:
+        path = self.folder / "backfill.log"
+        return path.read_text(errors="replace")[-1000:] if path.exists() else ""
 
     def stop_all(self) -> None:
         stop(self.api)
