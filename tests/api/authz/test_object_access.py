@@ -74,3 +74,22 @@ async def test_only_the_rightful_caller_reaches_the_object_behind_a_path_id(
 
     response = await request(api, method, template, owned.id, rightful)
     assert response.status_code == RIGHTFUL_STATUS[(method, template)], response.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_routes_without_a_path_id_show_each_user_only_their_own_things(
+    api: httpx.AsyncClient, app: Any, cast: Cast, catalog: dict[str, Any]
+) -> None:
+    """/v1/subscription, /v1/keys, /v1/invoices/upcoming take no id: the session alone says whose."""
+    await make("customer", api, app, cast, catalog)  # the owner subscribed (and got a first key)
+    own_keys = (await api.get("/v1/keys", headers=cast.owner.headers)).json()["data"]
+    assert len(own_keys) == 1
+    assert (await api.get("/v1/subscription", headers=cast.owner.headers)).status_code == 200
+
+    subscription = await api.get("/v1/subscription", headers=cast.other.headers)
+    keys = await api.get("/v1/keys", headers=cast.other.headers)
+    invoice = await api.get("/v1/invoices/upcoming", headers=cast.other.headers)
+
+    assert (subscription.status_code, subscription.json()["error"]["code"]) == (404, "no_subscription")
+    assert keys.status_code == 200 and keys.json()["data"] == []
+    assert invoice.status_code == 404, invoice.text
