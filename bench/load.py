@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,13 +50,15 @@ FINAL_REPORT_TIMEOUT_S = 60.0
 Row = dict[str, Any]
 
 
-@dataclass
 class Operation:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    events: int = 0  # events acknowledged (ingest operations)
-    seconds: float = 0.0
+    """One operation's latencies and counts (a plain class: run_all loads scripts outside sys.modules)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.events = 0  # events acknowledged (ingest operations)
+        self.seconds = 0.0
 
     def row(self) -> Row:
         ordered = sorted(self.latencies)
