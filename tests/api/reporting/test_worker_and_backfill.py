@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from portal_api.cli import main as cli
 from portal_api.config import Settings
 from portal_api.metering.meters.metrics import ChargeBy
+from portal_api.reconciliation.jobs import RECONCILE_JOB_ID
 from portal_api.reporting.backfill import backfill
 from portal_api.reporting.jobs import REPORT_JOB_ID, report_usage
 from portal_api.worker import run_worker
@@ -32,7 +33,7 @@ async def test_worker_runs_the_scheduled_jobs_until_sigterm(settings: Settings) 
 
     await asyncio.wait_for(run_worker(settings, on_started=started), timeout=20)
 
-    assert sorted(jobs) == sorted(["webhook_inbox_retry", REPORT_JOB_ID])
+    assert sorted(jobs) == sorted(["webhook_inbox_retry", REPORT_JOB_ID, RECONCILE_JOB_ID])
 
 
 async def test_the_api_runs_every_job_in_one_scheduler_when_jobs_run_there(

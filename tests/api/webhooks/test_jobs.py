@@ -13,7 +13,8 @@ from tests.fixtures.database import running_app
 def test_scheduler_runs_the_inbox_retry_every_interval(app: Any) -> None:
     scheduler = build_scheduler(app)
 
-    [job] = scheduler.get_jobs()
+    job = scheduler.get_job("webhook_inbox_retry")
+    assert job is not None
 
     assert job.id == "webhook_inbox_retry"
     assert job.trigger.interval.total_seconds() == app.state.settings.webhook_retry_interval_seconds
