@@ -57,7 +57,8 @@ async def test_signup_is_limited_per_client_ip(settings_factory: Callable[..., S
         ]
 
     assert [a.status_code for a in answers[:2]] == [201, 201]
-    assert assert_rate_limited(answers[2], window_seconds=3600) > 60
+    # Retry-After runs to the end of the hour window (sliding window counter), so any 1..3600 is right.
+    assert_rate_limited(answers[2], window_seconds=3600)
 
 
 async def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
