@@ -19,6 +19,7 @@ import asyncio
 import gzip
 import json
 import random
+import re
 import sys
 import tempfile
 import time
@@ -209,12 +210,13 @@ async def main() -> list[Row]:
             stored = await read_stored(stack, seeded.meter_id)
             totals = stripe_totals(stack, seeded.items.values())
             posts = usage_record_posts(stack)
+            log = (stack.folder / "backfill.log").read_text(errors="replace")
         finally:
             stack.stop_all()
             if stack.api is not None and stack.api.poll() is None:
                 stack.api.kill()
     return [op.row() for op in load.ops.values()] + [
-        integrity_row(load, seeded.items, stored, totals, posts, runs + 1, failed_runs)
+        integrity_row(load, seeded.items, stored, totals, posts, runs + 1, failed_runs, log)
     ]
 
 
@@ -226,6 +228,7 @@ def integrity_row(
     posts: dict[str, int],
     runs: int,
     failed_runs: int,
+    log: str,
 ) -> Row:
     lost = sum(1 for key in load.acked if key not in stored.dedupe_counts)
     duplicates = sum(n - 1 for n in stored.dedupe_counts.values())
@@ -238,6 +241,11 @@ def integrity_row(
         if not (totals.get(item, 0) == stored.rollup_events.get(user, 0) == truth.get(user, 0))
     ]
     replays = sum(posts.values()) - sum(stored.ledger_sent.values())
+    outcomes = re.findall(r"backfill \w+: (\d+) sent, \d+ corrections, (\d+) failed", log)
+    failed_sends = sum(int(failed) for _, failed in outcomes)
+    if failed_runs:  # name why: the last error line a failed run wrote
+        errors = [line for line in log.splitlines() if "Error" in line or "backfill failed" in line]
+        print(f"load: {failed_runs} report run(s) failed; last error: {errors[-1:]}", file=sys.stderr)
     ok = lost == 0 and duplicates == 0 and not wrong and stored.ledger_unfinished == 0
     check = (
         f"{'OK' if ok else 'FAILED'}: sent {len(load.sent)}, acked {len(load.acked)}, "
@@ -245,7 +253,8 @@ def integrity_row(
         f"{sum(totals.values())} = rollups {sum(stored.rollup_events.values())} = acked on "
         f"{len(items) - len(wrong)}/{len(items)} items; {runs} report runs ({failed_runs} failed), "
         f"{sum(stored.ledger_sent.values())} ledger rows sent, {sum(posts.values())} usage record POSTs "
-        f"({replays} idempotent replays), {stored.ledger_unfinished} unfinished"
+        f"({replays} more: same-key re-sends; runs reported {failed_sends} failed sends), "
+        f"{stored.ledger_unfinished} unfinished"
     )
     if not ok:
         raise AssertionError(check)
