@@ -5,7 +5,8 @@ INSERT or SELECT fail with a 500 there (SQLite stored it). No field of ours has 
 at the edge, with the same answer on both backends. JSON bodies are searched for the `\\u0000` escape first
 (a raw NUL is not valid JSON anyway); only when it appears is the body parsed to tell a real NUL from an
 escaped backslash followed by "u0000". The usage ingest routes and Stripe webhooks are left alone: their
-events are judged one by one by their own code.
+events are judged one by one by their own code. So is key verification: a gateway passes on whatever a client
+sent, and a malformed key (NUL included) is answered `valid: false` by its shape check before any query.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 NUL_ESCAPE = b"\\u0000"
-EXEMPT_PATHS = frozenset({"/v1/usage/events", "/v1/webhooks/stripe"})
+EXEMPT_PATHS = frozenset({"/v1/usage/events", "/v1/webhooks/stripe", "/v1/keys/verify"})
 EXEMPT_PREFIX = "/collector/"
 MESSAGE = "Text must not contain NUL (U+0000) characters"
 
