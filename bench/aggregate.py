@@ -36,7 +36,7 @@ from portal_api.accounts.models import User
 from portal_api.accounts.service import start_session
 from portal_api.billing.models import Customer, Subscription
 from portal_api.db import create_engine, create_session_factory, new_id
-from portal_api.main import create_app
+from portal_api.main import create_app, services_of
 from portal_api.metering.events import digest
 from portal_api.metering.ingest import Rejection, ingest
 from portal_api.metering.models import Meter, UsageEvent, UsageRollup
@@ -90,7 +90,7 @@ def per_hour(total: int, rng: random.Random) -> list[int]:
 
 async def setup(app: Any) -> tuple[list[str], list[str], dict[str, str]]:
     """Users for the real customers (with subscriptions for the period), the two meters; returns ids."""
-    factory = create_session_factory(app.state.engine)
+    factory = create_session_factory(services_of(app).database.engine)
     tokens: dict[str, str] = {}
     async with factory() as session:
         meters = []
@@ -129,7 +129,7 @@ async def setup(app: Any) -> tuple[list[str], list[str], dict[str, str]]:
                     current_period_end=PERIOD_END,
                 )
             )
-            auth = await start_session(session, app.state.settings, user)
+            auth = await start_session(session, services_of(app).settings, user)
             tokens[user.id] = app.state.session_tokens.sign(auth.id)
         await session.commit()
         return [m.id for m in meters], real, tokens
@@ -137,7 +137,7 @@ async def setup(app: Any) -> tuple[list[str], list[str], dict[str, str]]:
 
 async def ingest_real(app: Any, real: list[str], rng: random.Random) -> tuple[int, float]:
     """The real pipeline, hour by hour, with `now` just after each hour (as if sent live)."""
-    factory = create_session_factory(app.state.engine)
+    factory = create_session_factory(services_of(app).database.engine)
     metering = app.state.metering_settings
     plans = {user_id: per_hour(EVENTS_PER_CUSTOMER, rng) for user_id in real}
     customers = {user_id: f"cus_real{n}" for n, user_id in enumerate(real)}
@@ -163,7 +163,7 @@ async def ingest_real(app: Any, real: list[str], rng: random.Random) -> tuple[in
         async with factory() as session:
             result = await ingest(
                 session,
-                app.state.settings,
+                services_of(app).settings,
                 metering,
                 [e for e in events if not isinstance(e, Rejection)],
                 [e for e in events if isinstance(e, Rejection)],
@@ -192,7 +192,7 @@ async def bulk_load(app: Any, meter_ids: list[str], rng: random.Random) -> int:
             seen = {digests[rng.randrange(END_USERS_PER_CUSTOMER)] for _ in range(DISTINCT_PER_HOUR)}
             rollups.append((unique_meter, user_id, moment, events, len(seen) * 1000))
             values.extend((unique_meter, user_id, moment, v) for v in seen)
-    factory = create_session_factory(app.state.engine)
+    factory = create_session_factory(services_of(app).database.engine)
     async with factory() as session:
         connection = await session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
@@ -265,7 +265,7 @@ async def measure(backend: str) -> list[dict[str, Any]]:
             load_started = time.perf_counter()
             bulk = await bulk_load(app, meter_ids, rng)
             load_seconds = time.perf_counter() - load_started
-            factory = create_session_factory(app.state.engine)
+            factory = create_session_factory(services_of(app).database.engine)
             async with factory() as session:
                 raw_events = int(await session.scalar(select(func.count()).select_from(UsageEvent)) or 0)
                 rollup_rows = int(await session.scalar(select(func.count()).select_from(UsageRollup)) or 0)
@@ -362,7 +362,7 @@ async def measure(backend: str) -> list[dict[str, Any]]:
                     + ("; period values check out" if correct else "; PERIOD VALUES WRONG"),
                 }
             )
-        await app.state.engine.dispose()
+        await services_of(app).database.engine.dispose()
         return rows
 
 

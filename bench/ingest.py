@@ -35,7 +35,7 @@ from portal_api.config import Settings
 from portal_api.db import create_engine, create_session_factory
 from portal_api.keys.models import ApiKey
 from portal_api.keys.service import hash_key
-from portal_api.main import create_app
+from portal_api.main import create_app, services_of
 from portal_api.metering.collector.tokens import create_token
 from portal_api.metering.models import Meter
 from portal_api.metering.settings import MeteringSettings
@@ -91,7 +91,7 @@ async def temp_database(backend: str) -> AsyncIterator[str | None]:
 
 async def seed(app: Any, settings: Settings) -> tuple[list[str], str]:
     """Customers with one key each, two meters, a collector token; returns (key secrets, collector token)."""
-    factory = create_session_factory(app.state.engine)
+    factory = create_session_factory(services_of(app).database.engine)
     keys: list[str] = []
     async with factory() as session:
         for n in range(CUSTOMERS):
@@ -273,7 +273,7 @@ async def measure(backend: str) -> list[dict[str, Any]]:
                             "note": f"{BATCH:,}/batch, {CUSTOMERS} customers, 2 meters",
                         }
                     )
-        await app.state.engine.dispose()
+        await services_of(app).database.engine.dispose()
         return rows
 
 

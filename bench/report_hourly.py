@@ -33,7 +33,7 @@ from portal_api.accounts.models import User
 from portal_api.billing.models import Customer, Subscription, SubscriptionItem
 from portal_api.config import Settings
 from portal_api.db import new_id
-from portal_api.main import create_app
+from portal_api.main import create_app, services_of
 from portal_api.metering.ingest import ingest
 from portal_api.metering.meters.schemas import MeterCreate
 from portal_api.metering.meters.service import create_meter
@@ -238,7 +238,7 @@ async def ingest_hour(app: Any, metering: MeteringSettings, user_ids: list[str],
         async with unit_of_work(app.state.session_factory) as session:
             await ingest(
                 session,
-                app.state.settings,
+                services_of(app).settings,
                 metering,
                 events,
                 [],
@@ -271,7 +271,7 @@ async def figure(meters: bool) -> Row:
             log_json=False,
         )
         app = create_app(settings)
-        await upgrade_database(app.state.engine)
+        await upgrade_database(services_of(app).database.engine)
         setup_started = time.perf_counter()
         price = await make_price(stripe, meters)
         subs = await make_subscriptions(stripe, price["id"])
@@ -336,9 +336,9 @@ async def figure(meters: bool) -> Row:
     finally:
         await stripe.http.aclose()
         if app is not None:
-            await app.state.stripe.aclose()
+            await (await services_of(app).stripe.gateway()).aclose()
             await app.state.stripe_gateways.aclose()
-            await app.state.engine.dispose()
+            await services_of(app).database.engine.dispose()
         process.terminate()
         try:
             process.wait(timeout=10)

@@ -26,10 +26,22 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_timeout_seconds: float = 20.0
     stripe_max_retries: int = 2
+    # The STRIPE_* values above seed the billing provider settings at first start; from then on those (saved
+    # in the console, stored encrypted) are the one Stripe configuration. Each process re-reads them this
+    # often, so a change saved in the console applies everywhere within seconds.
+    stripe_config_refresh_seconds: float = 2.0
+    # After the webhook signing secret is replaced, deliveries signed with the previous one are accepted for
+    # this long (Stripe signs with both while a rolled secret expires; its longest choice is 24 hours).
+    stripe_webhook_secret_grace_hours: float = 24.0
 
     database_url: str = "sqlite+aiosqlite:///./portal.db"
     database_echo: bool = False
     run_migrations_on_start: bool = True
+    # What happens when a task waits on the network (Stripe, a request body) with a database transaction
+    # open: log a warning, raise (the test suite), or nothing. See portal_api/core/transactions.py.
+    db_transaction_guard: Literal["off", "log", "raise"] = "log"
+    # Upper bound on a process's shutdown: background jobs are asked to stop, then abandoned after this.
+    shutdown_timeout_seconds: float = 10.0
 
     portal_url: str = "http://localhost:3000"
     api_url: str = "http://127.0.0.1:8000"
@@ -40,6 +52,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
+    # Password hashes are computed in worker threads (argon2 releases the GIL), at most this many at once,
+    # so logins never stall the event loop (key verification, ingest).
+    password_hash_threads: int = 4
     password_min_length: int = 10
 
     # API keys: mdp_live_/mdp_test_ prefix follows the Stripe key's mode unless set.
@@ -54,7 +69,6 @@ class Settings(BaseSettings):
     # Background jobs (webhook inbox retries, later usage reporting) run inside the API process unless a
     # separate worker runs them; tests turn this off and call the job functions directly.
     run_jobs_in_process: bool = True
-    webhook_apply_timeout_seconds: float = 10.0
     webhook_retry_interval_seconds: float = 30.0
     webhook_max_attempts: int = 12
 
@@ -62,6 +76,12 @@ class Settings(BaseSettings):
     admin_bootstrap_email: str = ""
     admin_bootstrap_password: SecretStr = SecretStr("")
     admin_bootstrap_token: SecretStr = SecretStr("")
+    # Scopes of ADMIN_BOOTSTRAP_TOKEN (admin, verify, ingest); a gateway's token needs verify + ingest only.
+    admin_bootstrap_token_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["admin", "verify", "ingest"]
+    )
+    # A second bootstrap token for the API gateway, scoped verify + ingest (what `make run` prints).
+    gateway_bootstrap_token: SecretStr = SecretStr("")
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -94,6 +114,45 @@ class Settings(BaseSettings):
     # Sent as Strict-Transport-Security when COOKIE_SECURE is on or API_URL is https (0 disables).
     hsts_max_age_seconds: int = 31_536_000
 
+    # -- metering (USAGE_*) ----------------------------------------------------------------------------
+    # Events older than this are rejected: their hours may already be reported to Stripe.
+    usage_lateness_hours: float = 72.0
+    # Events stamped further ahead than this are rejected (clock skew allowance).
+    usage_max_future_minutes: float = 10.0
+    # Header carrying the customer's API key in captured requests (Authorization: Bearer mdp_... also works).
+    usage_key_header: str = "X-Api-Key"
+    # Upper bounds for one ingest request.
+    usage_max_batch_events: int = 10_000
+    usage_max_body_bytes: int = 32 * 1024 * 1024
+    # When a meter is created or its filters change, rollups are rebuilt from raw events this far back.
+    usage_rebuild_days: int = 93
+    usage_rebuild_batch_size: int = 5_000
+    # How long a Stripe price looked up for usage estimates is reused.
+    usage_price_cache_seconds: float = 300.0
+
+    # -- usage reporting (REPORTING_*) -----------------------------------------------------------------
+    # The hourly job; off means usage is only reported by `portal-api backfill` or the Meter Test.
+    reporting_enabled: bool = True
+    # Minute past each hour the job runs (the worker also runs once shortly after it starts).
+    reporting_cron_minute: int = 5
+    # An hour is reported once it ended this long ago, so events in flight are in; later ones are corrections.
+    reporting_settle_minutes: float = 2.0
+    # How far back each run looks for new and late usage (ingest accepts events up to USAGE_LATENESS_HOURS).
+    reporting_lookback_hours: int = 74
+    # Stripe calls in flight at once, and the timeout of each.
+    reporting_concurrency: int = 16
+    reporting_stripe_timeout_seconds: float = 15.0
+    # Attempts per report within one run (5xx, timeouts, 429); a report still failing waits for the next run.
+    reporting_max_attempts: int = 6
+    reporting_retry_base_seconds: float = 0.5
+    reporting_retry_max_seconds: float = 30.0
+    # Stripe keeps idempotency keys (and meter event identifiers) for 24 h: a report attempted but not
+    # confirmed for longer is not re-sent automatically (it is marked expired and shown in the run errors).
+    reporting_key_retention_hours: float = 23.0
+    # A run without a heartbeat for this long is considered dead; its claimed reports are retried.
+    reporting_stale_run_seconds: float = 120.0
+    reporting_max_run_errors: int = 50
+
     @field_validator("admin_emails", mode="before")
     @classmethod
     def _split_emails(cls, value: object) -> object:
@@ -101,7 +160,7 @@ class Settings(BaseSettings):
             return [e.strip().lower() for e in value.split(",") if e.strip()]
         return value
 
-    @field_validator("trusted_proxies", "csrf_trusted_origins", mode="before")
+    @field_validator("trusted_proxies", "csrf_trusted_origins", "admin_bootstrap_token_scopes", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,55 +1,36 @@
-"""Background jobs in one APScheduler AsyncIOScheduler: webhook inbox retries and the hourly usage report.
-
-Started from the app lifespan when RUN_JOBS_IN_PROCESS is true; tests leave it off and call the job
-functions directly. More jobs (usage reporting, reconciliation) register in `build_scheduler`.
+"""Every scheduled job, registered with the service container's JobRunner: webhook inbox retries, the hourly
+usage report, the daily reconciliation. The API's lifespan (RUN_JOBS_IN_PROCESS) or `portal-api worker`
+starts them; tests call `services.jobs.run_now(job_id)` or the job functions directly.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+import asyncio
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from fastapi import FastAPI
-
-from portal_api.config import Settings
+from portal_api.core.container import Services
 from portal_api.reconciliation.jobs import add_reconciliation_job
 from portal_api.reporting.jobs import add_reporting_job
 from portal_api.webhooks.service import WebhookInbox
 
+WEBHOOK_RETRY_JOB_ID = "webhook_inbox_retry"
 
-async def retry_webhook_events(inbox: WebhookInbox) -> int:
+
+async def retry_webhook_events(inbox: WebhookInbox, stop: asyncio.Event) -> int:
     """Apply the inbox's unprocessed events that are due (failed earlier or never tried)."""
+    if stop.is_set():
+        return 0
     return await inbox.retry_due()
 
 
-def build_scheduler(app: FastAPI, *, report_soon: bool = False) -> AsyncIOScheduler:
-    """Every scheduled job, in one scheduler (the API's lifespan or `portal-api worker` runs it)."""
-    settings: Settings = app.state.settings
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    scheduler.add_job(
-        retry_webhook_events,
+def register_jobs(services: Services, *, report_soon: bool = False) -> None:
+    if WEBHOOK_RETRY_JOB_ID in services.jobs.job_ids:
+        return
+    inbox = services.webhook_inbox
+    services.jobs.add(
+        WEBHOOK_RETRY_JOB_ID,
+        lambda stop: retry_webhook_events(inbox, stop),
         "interval",
-        seconds=settings.webhook_retry_interval_seconds,
-        args=[app.state.webhook_inbox],
-        id="webhook_inbox_retry",
-        max_instances=1,  # a slow run is not overlapped by the next one
-        coalesce=True,
+        seconds=services.settings.webhook_retry_interval_seconds,
     )
-    add_reporting_job(scheduler, app, run_soon=report_soon)
-    add_reconciliation_job(scheduler, app)
-    return scheduler
-
-
-def start_jobs(app: FastAPI) -> AsyncIOScheduler | None:
-    """Start the scheduler inside the running event loop (call from the lifespan), if jobs run in-process."""
-    settings: Settings = app.state.settings
-    if not settings.run_jobs_in_process:
-        return None
-    scheduler = build_scheduler(app)
-    scheduler.start()
-    return scheduler
-
-
-def stop_jobs(scheduler: AsyncIOScheduler | None) -> None:
-    if scheduler is not None and scheduler.running:
-        scheduler.shutdown(wait=False)
+    add_reporting_job(services.jobs, services.usage_reporter, run_soon=report_soon)
+    add_reconciliation_job(services.jobs, services.database, services.stripe)

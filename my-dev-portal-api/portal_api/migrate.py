@@ -21,9 +21,10 @@ def alembic_config() -> Config:
 def _upgrade(connection: Connection) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "head")
 
 
 async def upgrade_database(engine: AsyncEngine) -> None:
+    """Upgrade to the one head (pass Database.write_engine(): on SQLite the migration holds the lock)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)

@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import secrets
 
+import anyio
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -14,23 +16,34 @@ from portal_api.config import Settings
 
 
 class Passwords:
+    """argon2id hashing. The async methods hash in worker threads (argon2-cffi releases the GIL), at most
+    PASSWORD_HASH_THREADS at once, so a burst of logins never blocks the event loop."""
+
     def __init__(self, settings: Settings) -> None:
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
         )
+        self._threads = anyio.CapacityLimiter(max(1, settings.password_hash_threads))
         # Verifying against this when the email is unknown keeps login timing the same for both cases.
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
 
-    def hash(self, password: str) -> str:
+    def hash_now(self, password: str) -> str:
+        """Hash on the calling thread (CLI commands, start-up seeding)."""
         return self._hasher.hash(password)
 
-    def verify(self, password_hash: str | None, password: str) -> bool:
+    def verify_now(self, password_hash: str | None, password: str) -> bool:
         try:
             return (
                 self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
             )
         except (VerificationError, InvalidHashError):
             return False
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._threads)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        return await anyio.to_thread.run_sync(self.verify_now, password_hash, password, limiter=self._threads)
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
@@ -55,6 +68,10 @@ class SessionTokens:
         except BadSignature:
             return None
         return value if isinstance(value, str) else None
+
+
+# Admin API tokens (admin/tokens.py) share the Bearer header with session tokens; the prefix tells them apart.
+ADMIN_TOKEN_PREFIX = "mdp_admin_"
 
 
 def keyed_hash(secret_key: str, value: str) -> str:

@@ -1,26 +1,32 @@
 """The Stripe gateway: the only module that imports `stripe`; pinned API version, derived idempotency keys.
 
-`StripeGateway` (one per app, at `app.state.stripe`) wraps `stripe.StripeClient` built from Settings, so the
-emulator and real Stripe differ only in STRIPE_API_BASE and STRIPE_API_KEY. Every method is async, returns
-plain dicts, and turns SDK errors into PortalError subclasses. Every POST carries an idempotency key derived
-from what the call does (see the `*_idempotency_key` functions), never a random one.
+`StripeGateway` wraps one `stripe.StripeClient` for one key, API version and base URL (`GatewayOptions`), so
+the emulator and real Stripe differ only in configuration. The portal gets its gateways from the billing
+provider's StripeConnection (billing_provider/connection.py), the one Stripe configuration. Every method is
+async, returns plain dicts, and turns SDK errors into PortalError subclasses. Every POST carries an
+idempotency key derived from what the call does (see the `*_idempotency_key` functions), never a random one.
+Every call first checks that the calling task holds no database transaction (core/transactions.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar, cast
 
 import stripe
 import structlog
+from pydantic import SecretStr
 
 from portal_api.config import Settings
+from portal_api.core.metrics import count_stripe_error
+from portal_api.core.transactions import check_no_transaction
 from portal_api.errors import Conflict, NotFound, PortalError, Unprocessable, UpstreamError
-from portal_api.observability.metrics import count_stripe_error
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +34,8 @@ T = TypeVar("T")
 
 BASIL = "2025-03-31.basil"
 PAGE_SIZE = 100
+# Stripe's default: a signature older than this is refused (replay protection).
+WEBHOOK_TOLERANCE_SECONDS = 300
 # A Checkout Session may legitimately differ per click, but a double click, a browser retry or our own retry
 # after a timeout should reuse the one already made: same user, price and customer within this window (or the
 # same client-supplied attempt id) gives the same session. An open session stays usable for 24 h anyway.
@@ -119,26 +127,48 @@ def normalize_subscription(subscription: dict[str, Any]) -> dict[str, Any]:
     return subscription
 
 
-class StripeGateway:
-    """Async Stripe calls for the portal with one pinned API version."""
+@dataclass(frozen=True)
+class GatewayOptions:
+    """What one StripeGateway talks to: key, pinned version, base URL ("" = Stripe) and call limits."""
 
-    def __init__(self, settings: Settings) -> None:
+    api_key: SecretStr
+    api_version: str
+    api_base: str = ""
+    timeout_seconds: float = 20.0
+    max_retries: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GatewayOptions:
+        """The STRIPE_* environment values (tests, and the seed of the stored configuration)."""
+        return cls(
+            api_key=settings.stripe_api_key,
+            api_version=settings.stripe_api_version,
+            api_base=settings.stripe_api_base,
+            timeout_seconds=settings.stripe_timeout_seconds,
+            max_retries=settings.stripe_max_retries,
+        )
+
+
+class StripeGateway:
+    """Async Stripe calls for the portal with one key and one pinned API version."""
+
+    def __init__(self, options: GatewayOptions) -> None:
         # The SDK logs request and error details at INFO; Stripe's auth error echoes part of the key.
         logging.getLogger("stripe").setLevel(logging.WARNING)
-        self.api_version = settings.stripe_api_version
-        self.webhook_secret = settings.stripe_webhook_secret.get_secret_value()
+        self.options = options
+        self.api_version = options.api_version
         base_addresses: dict[str, str] = {}
-        if settings.stripe_api_base:
+        if options.api_base:
             base_addresses = {
-                "api": settings.stripe_api_base.rstrip("/"),
-                "meter_events": settings.stripe_api_base.rstrip("/"),
+                "api": options.api_base.rstrip("/"),
+                "meter_events": options.api_base.rstrip("/"),
             }
-        self._http = stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds)
+        self._http = stripe.HTTPXClient(timeout=options.timeout_seconds)
         self._client = stripe.StripeClient(
-            settings.stripe_api_key.get_secret_value(),
+            options.api_key.get_secret_value(),
             stripe_version=self.api_version,
             base_addresses=cast(Any, base_addresses),
-            max_network_retries=settings.stripe_max_retries,
+            max_network_retries=options.max_retries,
             http_client=self._http,
         )
 
@@ -323,25 +353,40 @@ class StripeGateway:
         response = await self._call(path, lambda: self._client.raw_request_async(method, path, **extra))
         return cast(dict[str, Any], response.data)
 
-    def construct_event(self, payload: bytes, signature_header: str | None) -> dict[str, Any]:
-        """Verify a webhook delivery against STRIPE_WEBHOOK_SECRET and parse it."""
-        if not signature_header:
-            raise WebhookSignatureInvalid("The Stripe-Signature header is missing")
-        try:
-            event = self._client.construct_event(payload, signature_header, self.webhook_secret)
-        except stripe.SignatureVerificationError as exc:
-            raise WebhookSignatureInvalid() from exc
-        except ValueError as exc:
-            raise PortalError("The webhook body is not a JSON event", code="invalid_payload") from exc
-        return as_dict(event)
-
     # -- error mapping ----------------------------------------------------------------------------------
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        check_no_transaction(f"Stripe call ({what})")
         try:
             return await call()
         except stripe.StripeError as exc:
             raise_portal_error(what, exc)
+
+
+def construct_event(payload: bytes, signature_header: str | None, secrets: Sequence[str]) -> dict[str, Any]:
+    """Verify a webhook delivery against any of `secrets` (the current signing secret and, during a
+    rotation, the previous one) and parse it. Pure: no network."""
+    if not signature_header:
+        raise WebhookSignatureInvalid("The Stripe-Signature header is missing")
+    if not secrets:
+        raise WebhookSignatureInvalid()
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, signature_header, secret, WEBHOOK_TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError:
+            continue
+        break
+    else:
+        raise WebhookSignatureInvalid()
+    try:
+        event = json.loads(payload)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PortalError("The webhook body is not a JSON event", code="invalid_payload") from exc
+    if not isinstance(event, dict):
+        raise PortalError("The webhook body is not a Stripe event object", code="invalid_payload")
+    return event
 
 
 def raise_portal_error(what: str, exc: stripe.StripeError) -> NoReturn:

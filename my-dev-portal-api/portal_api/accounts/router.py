@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from portal_api.accounts import service
+from portal_api.accounts.deps import CurrentUser, session_id_of
 from portal_api.accounts.models import AuthSession
 from portal_api.accounts.schemas import AuthResponse, LoginRequest, SignupRequest, UserOut
 from portal_api.config import Settings
-from portal_api.deps import CurrentUser, PasswordsDep, Session, SessionTokensDep, SettingsDep
+from portal_api.deps import ServicesDep, Session
 from portal_api.security import SessionTokens
 
 router = APIRouter(tags=["accounts"])
@@ -31,47 +32,36 @@ def _set_session_cookie(
 
 
 @router.post("/auth/signup", status_code=201)
-async def signup(
-    body: SignupRequest,
-    response: Response,
-    session: Session,
-    settings: SettingsDep,
-    passwords: PasswordsDep,
-    tokens: SessionTokensDep,
-) -> AuthResponse:
-    user = await service.signup(
-        session, settings, passwords, email=body.email, password=body.password, name=body.name
+async def signup(body: SignupRequest, response: Response, services: ServicesDep) -> AuthResponse:
+    user, auth = await service.signup(
+        services.database,
+        services.settings,
+        services.passwords,
+        email=body.email,
+        password=body.password,
+        name=body.name,
     )
-    auth = await service.start_session(session, settings, user)
-    token = _set_session_cookie(response, settings, tokens, auth)
+    token = _set_session_cookie(response, services.settings, services.session_tokens, auth)
     return AuthResponse(user=UserOut.from_model(user), token=token, expires_at=auth.expires_at)
 
 
 @router.post("/auth/login")
-async def login(
-    body: LoginRequest,
-    response: Response,
-    session: Session,
-    settings: SettingsDep,
-    passwords: PasswordsDep,
-    tokens: SessionTokensDep,
-) -> AuthResponse:
-    user = await service.authenticate(session, passwords, email=body.email, password=body.password)
-    if user.email in settings.admin_emails and not user.is_admin:
-        user.is_admin = True
-    auth = await service.start_session(session, settings, user)
-    token = _set_session_cookie(response, settings, tokens, auth)
+async def login(body: LoginRequest, response: Response, services: ServicesDep) -> AuthResponse:
+    user, auth = await service.login(
+        services.database, services.settings, services.passwords, email=body.email, password=body.password
+    )
+    token = _set_session_cookie(response, services.settings, services.session_tokens, auth)
     return AuthResponse(user=UserOut.from_model(user), token=token, expires_at=auth.expires_at)
 
 
 @router.post("/auth/logout", status_code=204)
 async def logout(
-    request: Request, response: Response, user: CurrentUser, session: Session, settings: SettingsDep
+    request: Request, response: Response, _: CurrentUser, session: Session, services: ServicesDep
 ) -> None:
-    session_id = getattr(request.state, "session_id", None)
+    session_id = session_id_of(request, services)
     if session_id:
         await service.end_session(session, session_id)
-    response.delete_cookie(settings.session_cookie_name, path="/")
+    response.delete_cookie(services.settings.session_cookie_name, path="/")
 
 
 @router.get("/me")

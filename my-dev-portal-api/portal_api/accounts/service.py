@@ -1,4 +1,4 @@
-"""Account rules: sign-up, password checks, session lifecycle, admin promotion."""
+"""Account rules: sign-up, login, password checks, session lifecycle, admin promotion."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.accounts.models import AuthSession, User
 from portal_api.config import Settings
-from portal_api.db import utcnow
+from portal_api.db import Database, utcnow
 from portal_api.errors import Conflict, Unauthorized, Unprocessable
 from portal_api.security import Passwords, SessionTokens
 
@@ -33,37 +33,55 @@ def check_password_strength(password: str, *, email: str, min_length: int) -> No
 
 
 async def signup(
-    session: AsyncSession,
+    database: Database,
     settings: Settings,
     passwords: Passwords,
     *,
     email: str,
     password: str,
     name: str | None,
-) -> User:
+) -> tuple[User, AuthSession]:
+    """A new account and its first sign-in session. The password is hashed before the write begins."""
     email = normalize_email(email)
     check_password_strength(password, email=email, min_length=settings.password_min_length)
-    user = User(
-        email=email,
-        name=name.strip() if name else None,
-        password_hash=passwords.hash(password),
-        is_admin=email in settings.admin_emails,
-    )
-    session.add(user)
+    password_hash = await passwords.hash(password)
     try:
-        await session.flush()
+        async with database.write() as session:
+            user = User(
+                email=email,
+                name=name.strip() if name else None,
+                password_hash=password_hash,
+                is_admin=email in settings.admin_emails,
+            )
+            session.add(user)
+            await session.flush()
+            auth = await start_session(session, settings, user)
     except IntegrityError as exc:
         raise Conflict("An account with this email already exists", code="email_taken") from exc
-    return user
+    return user, auth
 
 
-async def authenticate(session: AsyncSession, passwords: Passwords, *, email: str, password: str) -> User:
-    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
-    if not passwords.verify(user.password_hash if user else None, password) or user is None:
+async def login(
+    database: Database, settings: Settings, passwords: Passwords, *, email: str, password: str
+) -> tuple[User, AuthSession]:
+    """Check the password (off the event loop, no transaction open), then start a session in one short write
+    that re-checks the account did not change meanwhile."""
+    async with database.read() as session:
+        found = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    known_hash = found.password_hash if found is not None else None
+    if not await passwords.verify(known_hash, password) or found is None:
         raise Unauthorized("Email or password is wrong", code="invalid_credentials")
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash(password)
-    return user
+    rehashed = await passwords.hash(password) if passwords.needs_rehash(found.password_hash) else None
+    async with database.write() as session:
+        user = await session.get(User, found.id)
+        if user is None or user.password_hash != known_hash:
+            raise Unauthorized("Email or password is wrong", code="invalid_credentials")
+        if rehashed is not None:
+            user.password_hash = rehashed
+        if user.email in settings.admin_emails and not user.is_admin:
+            user.is_admin = True
+        auth = await start_session(session, settings, user)
+    return user, auth
 
 
 async def start_session(session: AsyncSession, settings: Settings, user: User) -> AuthSession:
@@ -95,14 +113,15 @@ async def end_session(session: AsyncSession, session_id: str) -> None:
         auth.revoked_at = utcnow()
 
 
-async def ensure_admin(
-    session: AsyncSession, passwords: Passwords, *, email: str, password: str, name: str = "Admin"
-) -> User:
-    """Create (or promote) the provider admin; used by `make run` seeding and ADMIN_BOOTSTRAP_*."""
+async def ensure_admin(session: AsyncSession, *, email: str, password_hash: str, name: str = "Admin") -> User:
+    """Create (or promote) the provider admin; used by `make run` seeding and ADMIN_BOOTSTRAP_*.
+
+    Takes the hash, computed before the write began (Passwords.hash), so no lock is held while hashing.
+    """
     email = normalize_email(email)
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
-        user = User(email=email, name=name, password_hash=passwords.hash(password), is_admin=True)
+        user = User(email=email, name=name, password_hash=password_hash, is_admin=True)
         session.add(user)
     else:
         user.is_admin = True

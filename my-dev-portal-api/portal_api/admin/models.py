@@ -1,4 +1,4 @@
-"""Table for provider admin API tokens (used by gateways for /v1/keys/verify and by scripts)."""
+"""Table for provider admin API tokens (gateways: verify + ingest; scripts and automation: admin)."""
 
 from __future__ import annotations
 
@@ -21,3 +21,5 @@ class AdminToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Space-separated scopes (admin.scopes.SCOPES): what the token may call.
+    scopes: Mapped[str] = mapped_column(String(64), default="verify ingest")

@@ -1,44 +1,46 @@
-"""Admin API tokens: create, list, look up by keyed hash (with a small in-process cache), revoke."""
+"""Admin API tokens: create, list, set scopes, look up by keyed hash (cached in-process), revoke."""
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.admin.models import AdminToken
+from portal_api.admin.scopes import GATEWAY_SCOPES, Scope, parse_scopes, render_scopes
 from portal_api.config import Settings
-from portal_api.db import utcnow
+from portal_api.core.changes import announce
+from portal_api.db import Database, utcnow
 from portal_api.errors import NotFound
-from portal_api.security import keyed_hash, new_secret
+from portal_api.security import ADMIN_TOKEN_PREFIX, keyed_hash, new_secret
 
-ADMIN_TOKEN_PREFIX = "mdp_admin_"
 DISPLAY_PREFIX_LENGTH = 16
 ADMIN_TOKEN_CACHE_SIZE = 1024
 
-_LIVE_CACHES: weakref.WeakSet[AdminTokenCache] = weakref.WeakSet()
+__all__ = ["ADMIN_TOKEN_PREFIX", "AdminTokenCache", "AdminTokenRef"]
 
 
 @dataclass(frozen=True, slots=True)
 class AdminTokenRef:
-    """Who called, for routes that only need to know an admin token was valid (the key verify hot path)."""
+    """A valid admin token as the routes need it: who (id, name) and what it may do (scopes)."""
 
     id: str
     name: str
+    scopes: frozenset[Scope]
 
 
 class AdminTokenCache:
     """Valid admin tokens by keyed hash for `ttl_seconds`, so a gateway's verify call needs no token query.
 
-    Revoking in this process clears it at once (and again after the commit); another process sees a
-    revocation within `ttl_seconds`. Unknown or revoked tokens are never cached.
+    Cleared on the change feed's `admin_tokens` topic (a revocation or a scope change in this process, at
+    once and again after the commit); another process sees one within `ttl_seconds`. Unknown or revoked
+    tokens are never cached.
     """
 
     def __init__(
@@ -54,7 +56,6 @@ class AdminTokenCache:
         self._entries: OrderedDict[str, tuple[float, AdminTokenRef]] = OrderedDict()
         self._lock = threading.Lock()
         self._epoch = 0
-        _LIVE_CACHES.add(self)
 
     @property
     def epoch(self) -> int:
@@ -80,15 +81,18 @@ class AdminTokenCache:
             while len(self._entries) > self.max_size:
                 self._entries.popitem(last=False)
 
-    def clear(self) -> None:
+    def clear(self, _: str = "") -> None:
         with self._lock:
             self._epoch += 1
             self._entries.clear()
 
 
-def _clear_admin_token_caches() -> None:
-    for cache in list(_LIVE_CACHES):
-        cache.clear()
+def token_hash(settings: Settings, secret: str) -> str:
+    return keyed_hash(settings.secret_key.get_secret_value(), secret)
+
+
+def ref_of(token: AdminToken) -> AdminTokenRef:
+    return AdminTokenRef(id=token.id, name=token.name, scopes=parse_scopes(token.scopes))
 
 
 async def create_admin_token(
@@ -97,51 +101,52 @@ async def create_admin_token(
     *,
     name: str,
     created_by_user_id: str | None,
+    scopes: Iterable[str] = GATEWAY_SCOPES,
     secret: str | None = None,
 ) -> tuple[AdminToken, str]:
+    """A new token (the secret is returned once). With `secret` given (bootstrap tokens) an existing token
+    of that secret is reused and given `scopes`."""
     secret = secret or new_secret(ADMIN_TOKEN_PREFIX)
-    token_hash = keyed_hash(settings.secret_key.get_secret_value(), secret)
-    existing = await session.scalar(select(AdminToken).where(AdminToken.token_hash == token_hash))
+    stored_scopes = render_scopes(scopes)
+    hashed = token_hash(settings, secret)
+    existing = await session.scalar(select(AdminToken).where(AdminToken.token_hash == hashed))
     if existing is not None:
+        if existing.scopes != stored_scopes:
+            existing.scopes = stored_scopes
+            announce(session, "admin_tokens")
         return existing, secret
     token = AdminToken(
         name=name,
         prefix=secret[:DISPLAY_PREFIX_LENGTH],
-        token_hash=token_hash,
+        token_hash=hashed,
         created_by_user_id=created_by_user_id,
+        scopes=stored_scopes,
     )
     session.add(token)
     await session.flush()
     return token, secret
 
 
-async def find_admin_token(session: AsyncSession, settings: Settings, secret: str) -> AdminToken | None:
-    token_hash = keyed_hash(settings.secret_key.get_secret_value(), secret)
-    return await session.scalar(
-        select(AdminToken).where(AdminToken.token_hash == token_hash, AdminToken.revoked_at.is_(None))
-    )
-
-
 async def check_admin_token(
-    session_factory: async_sessionmaker[AsyncSession], settings: Settings, cache: AdminTokenCache, secret: str
+    database: Database, settings: Settings, cache: AdminTokenCache, secret: str
 ) -> AdminTokenRef | None:
-    """Like find_admin_token, but answered from `cache` when it can (no query on the hot path).
+    """The valid token for `secret`, answered from `cache` when it can (no query on the hot path).
 
     A miss reads on a short session of its own, so no transaction stays open for the rest of the request.
     """
-    token_hash = keyed_hash(settings.secret_key.get_secret_value(), secret)
-    ref = cache.get(token_hash)
+    hashed = token_hash(settings, secret)
+    ref = cache.get(hashed)
     if ref is not None:
         return ref
     epoch = cache.epoch
-    async with session_factory() as session:
+    async with database.read() as session:
         token = await session.scalar(
-            select(AdminToken).where(AdminToken.token_hash == token_hash, AdminToken.revoked_at.is_(None))
+            select(AdminToken).where(AdminToken.token_hash == hashed, AdminToken.revoked_at.is_(None))
         )
     if token is None:
         return None
-    ref = AdminTokenRef(id=token.id, name=token.name)
-    cache.put(token_hash, ref, epoch=epoch)
+    ref = ref_of(token)
+    cache.put(hashed, ref, epoch=epoch)
     return ref
 
 
@@ -157,11 +162,18 @@ async def get_admin_token(session: AsyncSession, token_id: str) -> AdminToken:
     return token
 
 
+async def set_scopes(session: AsyncSession, token: AdminToken, scopes: Iterable[str]) -> None:
+    """Replace the token's scopes; effective at once in this process, within the cache TTL elsewhere."""
+    stored = render_scopes(scopes)
+    if token.scopes != stored:
+        token.scopes = stored
+        announce(session, "admin_tokens")
+
+
 async def revoke_admin_token(
     session: AsyncSession, token: AdminToken, *, now: datetime | None = None
 ) -> None:
-    """Revoke at once; idempotent. Clears the token caches now and again once the revocation is committed."""
+    """Revoke at once; idempotent. The token caches drop it now and again once the revocation is committed."""
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
-        _clear_admin_token_caches()
-        event.listen(session.sync_session, "after_commit", lambda _s: _clear_admin_token_caches(), once=True)
+        announce(session, "admin_tokens")

@@ -3,7 +3,9 @@
 Every sync takes the object as just re-fetched from Stripe (never a webhook payload) and is safe to run
 concurrently with itself: inserts happen in a savepoint and fall back to updating the winner's row, and on
 PostgreSQL the row being changed is locked (SELECT ... FOR UPDATE) so two syncs of one subscription queue.
-Lock order is always customer before subscription. Key-verify caches are invalidated after each commit.
+Lock order is always customer before subscription. Each change is announced on the change feed (topic
+`user`), which key verification listens to. Nothing here calls Stripe inside a transaction: functions that
+call Stripe take the Database and run read -> Stripe -> write phases; the write re-checks what it relies on.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.accounts.models import User
 from portal_api.billing.models import Customer, Subscription, SubscriptionItem
-from portal_api.db import utcnow
+from portal_api.core.changes import announce
+from portal_api.db import Database, utcnow
 from portal_api.errors import Conflict, NotFound
-from portal_api.keys.cache import invalidate_user
 from portal_api.stripe_client import StripeGateway
 
 # A user with a subscription in one of these states manages it in the billing portal instead of buying again.
@@ -57,9 +59,14 @@ async def _customer_for_update(session: AsyncSession, **where: str) -> Customer 
     return await session.scalar(query.execution_options(populate_existing=True))
 
 
-async def ensure_customer(session: AsyncSession, stripe: StripeGateway, user: User) -> Customer:
-    """The user's Stripe customer, created on first need (once per user, even when two requests race)."""
-    row = await _customer_for_update(session, user_id=user.id)
+async def ensure_customer(database: Database, stripe: StripeGateway, user: User) -> Customer:
+    """The user's Stripe customer, created on first need (once per user, even when two requests race).
+
+    Read the link; if there is none, find or create the customer in Stripe (the creation's idempotency key
+    is the user's, so racing requests get the same customer); then link it in a short write.
+    """
+    async with database.read() as session:
+        row = await session.scalar(select(Customer).where(Customer.user_id == user.id))
     if row is not None and row.deleted_at is None:
         return row
     stripe_customer: dict[str, Any] | None = None
@@ -75,7 +82,8 @@ async def ensure_customer(session: AsyncSession, stripe: StripeGateway, user: Us
             name=user.name,
             replaces=row.stripe_customer_id if row is not None else None,
         )
-    return await link_customer(session, user.id, stripe_customer)
+    async with database.write() as session:
+        return await link_customer(session, user.id, stripe_customer)
 
 
 async def link_customer(session: AsyncSession, user_id: str, stripe_customer: Mapping[str, Any]) -> Customer:
@@ -96,7 +104,7 @@ async def link_customer(session: AsyncSession, user_id: str, stripe_customer: Ma
                 "This billing account is already linked to another user", code="customer_linked_elsewhere"
             ) from None
         _copy_customer(row, stripe_customer)
-    invalidate_user(user_id, session=session)
+    announce(session, "user", user_id)
     return row
 
 
@@ -116,7 +124,7 @@ async def refresh_customer(session: AsyncSession, stripe_customer: Mapping[str, 
         return None  # not one of ours (yet): provisioning links it
     row.email = stripe_customer.get("email")
     row.name = stripe_customer.get("name")
-    invalidate_user(row.user_id, session=session)
+    announce(session, "user", row.user_id)
     return row.user_id
 
 
@@ -137,7 +145,7 @@ async def detach_customer(session: AsyncSession, stripe_customer_id: str) -> str
         subscription.canceled_at = subscription.canceled_at or now
         user_ids.add(subscription.user_id)
     for user_id in user_ids:
-        invalidate_user(user_id, session=session)
+        announce(session, "user", user_id)
     return row.user_id if row is not None else None
 
 
@@ -190,7 +198,7 @@ async def sync_subscription(
                 raise
     _copy_subscription(row, stripe_subscription, customer_id)
     await _sync_items(session, row, (stripe_subscription.get("items") or {}).get("data") or [])
-    invalidate_user(row.user_id, session=session)
+    announce(session, "user", row.user_id)
     return row
 
 
@@ -202,7 +210,7 @@ async def mark_subscription_gone(session: AsyncSession, stripe_subscription_id: 
     now = utcnow()
     _set_status(row, "canceled", now)
     row.canceled_at = row.canceled_at or now
-    invalidate_user(row.user_id, session=session)
+    announce(session, "user", row.user_id)
     return row.user_id
 
 
@@ -266,9 +274,10 @@ async def blocking_subscription(session: AsyncSession, user_id: str) -> Subscrip
 
 
 async def billing_portal_url(
-    session: AsyncSession, stripe: StripeGateway, *, user: User, return_url: str
+    database: Database, stripe: StripeGateway, *, user: User, return_url: str
 ) -> str:
-    customer = await get_customer(session, user.id)
+    async with database.read() as session:
+        customer = await get_customer(session, user.id)
     if customer is None:
         raise NotFound("You have no billing account yet; subscribe to a plan first", code="no_customer")
     portal = await stripe.create_billing_portal_session(customer.stripe_customer_id, return_url)

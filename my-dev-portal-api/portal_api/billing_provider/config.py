@@ -1,8 +1,9 @@
-"""The effective Stripe configuration: the admin's stored settings, else the STRIPE_* environment.
+"""The Stripe configuration in force: read from the billing provider settings row, secrets decrypted.
 
-Everything that calls Stripe for reporting, the Meter Test and invoice previews builds its gateway from
-`effective_stripe_config()`, so a key or API version entered in the admin settings takes effect without a
-restart. Each stored field falls back to its environment value on its own (a row may set only the version).
+The row is the single source of truth for the secret key, API version, publishable key and webhook signing
+secrets on every path (plans, checkout, billing portal, webhooks, reporting, reconciliation, the Meter
+Test). STRIPE_* environment values only seed it (see connection.py). STRIPE_API_BASE (the emulator's URL)
+is deployment, not configuration, and always comes from the environment.
 """
 
 from __future__ import annotations
@@ -10,19 +11,19 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing_provider.crypto import SecretBox
-from portal_api.billing_provider.models import SINGLETON_ID, BillingProviderConfig
+from portal_api.billing_provider.models import BillingProviderConfig
 from portal_api.config import Settings
-from portal_api.stripe_client import is_basil_or_later
+from portal_api.stripe_client import GatewayOptions, is_basil_or_later
 
 DEFAULT_API_VERSION = "2020-08-27"
 API_VERSION_PATTERN = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(\.[a-z]+)?$")
+Purpose = Literal["api", "reporting"]
 
 
 def api_version_problem(value: str) -> str | None:
@@ -45,6 +46,8 @@ class StripeConfig:
     webhook_secret: SecretStr
     api_base: str
     source: Literal["database", "environment"]
+    previous_webhook_secret: SecretStr | None = None
+    previous_webhook_secret_expires_at: datetime | None = None
 
     @property
     def billing_meters(self) -> bool:
@@ -57,16 +60,28 @@ class StripeConfig:
         raw = f"{self.api_key.get_secret_value()}|{self.api_version}|{self.api_base}"
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
-    def as_settings(self, settings: Settings, **overrides: object) -> Settings:
-        """`settings` with the STRIPE_* fields replaced by this configuration (for a StripeGateway)."""
-        update: dict[str, object] = {
-            "stripe_api_key": self.api_key,
-            "stripe_api_version": self.api_version,
-            "stripe_webhook_secret": self.webhook_secret,
-            "stripe_api_base": self.api_base,
-        }
-        update.update(overrides)
-        return settings.model_copy(update=update)
+    def webhook_secrets(self, now: datetime) -> list[str]:
+        """Secrets a delivery may be signed with now: the current one, and the previous one in its grace."""
+        found = [self.webhook_secret.get_secret_value()]
+        previous = self.previous_webhook_secret
+        expires = self.previous_webhook_secret_expires_at
+        if previous is not None and expires is not None and now < expires:
+            found.append(previous.get_secret_value())
+        return [secret for secret in found if secret]
+
+    def gateway_options(self, settings: Settings, purpose: Purpose) -> GatewayOptions:
+        """Reporting retries on its own (same idempotency key), so its gateway has no SDK retries."""
+        if purpose == "reporting":
+            return GatewayOptions(
+                self.api_key, self.api_version, self.api_base, settings.reporting_stripe_timeout_seconds, 0
+            )
+        return GatewayOptions(
+            self.api_key,
+            self.api_version,
+            self.api_base,
+            settings.stripe_timeout_seconds,
+            settings.stripe_max_retries,
+        )
 
 
 def environment_config(settings: Settings) -> StripeConfig:
@@ -80,31 +95,30 @@ def environment_config(settings: Settings) -> StripeConfig:
     )
 
 
-async def stored_config(session: AsyncSession) -> BillingProviderConfig | None:
-    return await session.get(BillingProviderConfig, SINGLETON_ID)
+def environment_fingerprint(settings: Settings) -> str:
+    """Changes when any STRIPE_* value that seeds the row changes; reveals nothing of the secrets."""
+    env = environment_config(settings)
+    raw = f"{env.api_key.get_secret_value()}|{env.api_version}|{env.webhook_secret.get_secret_value()}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _decrypted(box: SecretBox, token: str | None) -> SecretStr | None:
+    return SecretStr(box.decrypt(token)) if token else None
 
 
 def config_from_row(row: BillingProviderConfig | None, settings: Settings) -> StripeConfig:
+    """The configuration a row holds; a missing row or field means the environment's value."""
     env = environment_config(settings)
     if row is None:
         return env
     box = SecretBox(settings.secret_key.get_secret_value())
-    api_key = SecretStr(box.decrypt(row.secret_key_encrypted)) if row.secret_key_encrypted else env.api_key
-    webhook_secret = (
-        SecretStr(box.decrypt(row.webhook_secret_encrypted))
-        if row.webhook_secret_encrypted
-        else env.webhook_secret
-    )
     return StripeConfig(
-        api_key=api_key,
+        api_key=_decrypted(box, row.secret_key_encrypted) or env.api_key,
         api_version=row.api_version or env.api_version,
         publishable_key=row.publishable_key,
-        webhook_secret=webhook_secret,
+        webhook_secret=_decrypted(box, row.webhook_secret_encrypted) or env.webhook_secret,
         api_base=env.api_base,
-        source="database",
+        source="environment" if row.source == "environment" else "database",
+        previous_webhook_secret=_decrypted(box, row.previous_webhook_secret_encrypted),
+        previous_webhook_secret_expires_at=row.previous_webhook_secret_expires_at,
     )
-
-
-async def effective_stripe_config(session: AsyncSession, settings: Settings) -> StripeConfig:
-    """The Stripe configuration in force now (stored settings over environment)."""
-    return config_from_row(await stored_config(session), settings)

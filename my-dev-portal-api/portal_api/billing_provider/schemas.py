@@ -24,6 +24,10 @@ class BillingProviderUpdate(BaseModel):
 class WebhookActivity(BaseModel):
     url: str = Field(description="Paste this into Stripe (Developers -> Webhooks) as the endpoint URL")
     signing_secret_set: bool
+    previous_secret_accepted_until: datetime | None = Field(
+        default=None,
+        description="After a rotation, deliveries signed with the replaced secret are accepted until then",
+    )
     last_received_at: datetime | None
     received_last_24h: int
     arriving: bool = Field(description="An event arrived in the last 24 hours")
@@ -32,7 +36,8 @@ class WebhookActivity(BaseModel):
 class BillingProviderOut(BaseModel):
     provider: Literal["stripe"]
     source: Literal["database", "environment"] = Field(
-        description="database: saved here; environment: nothing saved yet, STRIPE_* settings apply"
+        description="database: saved in the console (wins over STRIPE_*); environment: taken from the "
+        "STRIPE_* settings at start-up and not edited here since"
     )
     secret_key_set: bool
     secret_key_last4: str | None

@@ -1,34 +1,40 @@
-"""Billing provider rules: the settings screen, saving keys (encrypted) and API version, webhook health."""
+"""Billing provider rules: seeding the row from STRIPE_*, saving console changes (encrypted), rotations.
+
+Saving a new webhook signing secret keeps the one it replaces acceptable for STRIPE_WEBHOOK_SECRET_GRACE_HOURS
+(Stripe signs with both while a rolled secret expires), so no delivery is refused during a rotation.
+Every change is announced on the change feed (topic `billing_provider`) so this process uses it at once;
+other processes re-read the row within STRIPE_CONFIG_REFRESH_SECONDS.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing_provider.config import (
     DEFAULT_API_VERSION,
+    StripeConfig,
     api_version_problem,
     config_from_row,
-    stored_config,
+    environment_fingerprint,
 )
 from portal_api.billing_provider.crypto import SecretBox
 from portal_api.billing_provider.models import SINGLETON_ID, BillingProviderConfig
-from portal_api.billing_provider.schemas import BillingProviderOut, BillingProviderUpdate, WebhookActivity
+from portal_api.billing_provider.schemas import BillingProviderUpdate
 from portal_api.config import Settings
+from portal_api.core.changes import announce
 from portal_api.db import utcnow
 from portal_api.errors import Unprocessable
-from portal_api.webhooks.models import WebhookEvent
+
+log = structlog.get_logger(__name__)
 
 SECRET_KEY_PATTERN = re.compile(r"^(sk|rk)_(live|test)_[A-Za-z0-9_]{4,}$")
 PUBLISHABLE_KEY_PATTERN = re.compile(r"^pk_(live|test)_[A-Za-z0-9_]{4,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^whsec_[A-Za-z0-9_+/=]{4,}$")
-
-
-def webhook_url(settings: Settings) -> str:
-    return f"{settings.api_url.rstrip('/')}/v1/webhooks/stripe"
+ENVIRONMENT = "environment"
 
 
 def key_mode(key: str) -> str | None:
@@ -38,44 +44,75 @@ def key_mode(key: str) -> str | None:
     return None
 
 
-async def webhook_activity(
-    session: AsyncSession, settings: Settings, signing_secret_set: bool
-) -> WebhookActivity:
-    since = utcnow() - timedelta(hours=24)
-    last = await session.scalar(select(func.max(WebhookEvent.received_at)))
-    count = await session.scalar(select(func.count()).where(WebhookEvent.received_at >= since))
-    return WebhookActivity(
-        url=webhook_url(settings),
-        signing_secret_set=signing_secret_set,
-        last_received_at=last,
-        received_last_24h=int(count or 0),
-        arriving=bool(count),
-    )
+async def stored_config(session: AsyncSession) -> BillingProviderConfig | None:
+    return await session.get(BillingProviderConfig, SINGLETON_ID)
 
 
-async def describe(session: AsyncSession, settings: Settings) -> BillingProviderOut:
-    """The settings screen: what is in force, with secrets reduced to "set" and the last 4 characters."""
+def _set_webhook_secret(
+    row: BillingProviderConfig, box: SecretBox, secret: str, *, now: datetime, grace: timedelta
+) -> None:
+    """Store `secret` as the signing secret; the one it replaces stays acceptable for `grace`. Clearing
+    it (no secret: webhooks off) keeps no previous one."""
+    current = box.decrypt(row.webhook_secret_encrypted) if row.webhook_secret_encrypted else ""
+    if secret == current:
+        return
+    row.previous_webhook_secret_encrypted = None
+    row.previous_webhook_secret_expires_at = None
+    if current and secret and grace > timedelta(0):
+        row.previous_webhook_secret_encrypted = row.webhook_secret_encrypted
+        row.previous_webhook_secret_expires_at = now + grace
+    row.webhook_secret_encrypted = box.encrypt(secret) if secret else None
+
+
+def _write_environment(row: BillingProviderConfig, settings: Settings, box: SecretBox, now: datetime) -> None:
+    key = settings.stripe_api_key.get_secret_value()
+    row.secret_key_encrypted = box.encrypt(key) if key else None
+    row.secret_key_last4 = key[-4:] if key else None
+    row.api_version = settings.stripe_api_version or DEFAULT_API_VERSION
+    grace = timedelta(hours=settings.stripe_webhook_secret_grace_hours)
+    _set_webhook_secret(row, box, settings.stripe_webhook_secret.get_secret_value(), now=now, grace=grace)
+    row.environment_fingerprint = environment_fingerprint(settings)
+
+
+async def seed_from_environment(session: AsyncSession, settings: Settings) -> None:
+    """At start-up: write STRIPE_* into the row when there is none, or when the environment changed and
+    nobody edited the settings in the console since. A console-saved row wins; a differing environment is
+    then only logged. Empty fields of an old row (which fell back to the environment) are filled in."""
     row = await stored_config(session)
-    config = config_from_row(row, settings)
-    key = config.api_key.get_secret_value()
-    return BillingProviderOut(
-        provider="stripe",
-        source=config.source,
-        secret_key_set=bool(key),
-        secret_key_last4=key[-4:] if key else None,
-        mode=key_mode(key),  # type: ignore[arg-type]
-        publishable_key=config.publishable_key,
-        api_version=config.api_version,
-        reporting="billing_meters" if config.billing_meters else "usage_records",
-        webhook=await webhook_activity(
-            session, settings, signing_secret_set=bool(config.webhook_secret.get_secret_value())
-        ),
-        updated_at=row.updated_at if row else None,
-        updated_by=row.updated_by if row else None,
-    )
+    now = utcnow()
+    box = SecretBox(settings.secret_key.get_secret_value())
+    fingerprint = environment_fingerprint(settings)
+    if row is None:
+        row = BillingProviderConfig(
+            id=SINGLETON_ID, provider="stripe", source=ENVIRONMENT, updated_by=ENVIRONMENT
+        )
+        _write_environment(row, settings, box, now)
+        session.add(row)
+        announce(session, "billing_provider")
+        return
+    if row.source == ENVIRONMENT:
+        if row.environment_fingerprint != fingerprint:
+            _write_environment(row, settings, box, now)
+            row.updated_at, row.updated_by = now, ENVIRONMENT
+            announce(session, "billing_provider")
+            log.info("billing_provider_updated_from_environment")
+        return
+    if row.environment_fingerprint not in (None, fingerprint):
+        log.warning(
+            "billing_provider_environment_ignored",
+            detail="STRIPE_* in the environment differ from the settings saved in the console; "
+            "the console's apply (clear a field there to take the environment's value)",
+        )
+    filled = config_from_row(row, settings)  # fills a field left empty from the environment
+    if row.secret_key_encrypted is None and filled.api_key.get_secret_value():
+        row.secret_key_encrypted = box.encrypt(filled.api_key.get_secret_value())
+        row.secret_key_last4 = filled.api_key.get_secret_value()[-4:]
+    if row.webhook_secret_encrypted is None and filled.webhook_secret.get_secret_value():
+        row.webhook_secret_encrypted = box.encrypt(filled.webhook_secret.get_secret_value())
+    row.environment_fingerprint = fingerprint
 
 
-def _check(body: BillingProviderUpdate) -> None:
+def check_update(body: BillingProviderUpdate) -> None:
     if body.secret_key and not SECRET_KEY_PATTERN.match(body.secret_key):
         raise Unprocessable(
             "secret_key must be a Stripe secret or restricted key (sk_live_..., sk_test_..., rk_...)",
@@ -98,28 +135,35 @@ def _check(body: BillingProviderUpdate) -> None:
 
 async def update(
     session: AsyncSession, settings: Settings, body: BillingProviderUpdate, *, updated_by: str
-) -> BillingProviderOut:
-    _check(body)
+) -> tuple[BillingProviderConfig, StripeConfig]:
+    """Apply a console save. Fields left out keep their value; an empty one takes the environment's."""
+    check_update(body)
     given = body.model_fields_set
+    now = utcnow()
     row = await stored_config(session)
     if row is None:
         row = BillingProviderConfig(
-            id=SINGLETON_ID, provider="stripe", api_version=settings.stripe_api_version
+            id=SINGLETON_ID, provider="stripe", api_version=settings.stripe_api_version or DEFAULT_API_VERSION
         )
         session.add(row)
     box = SecretBox(settings.secret_key.get_secret_value())
     if "secret_key" in given:
-        row.secret_key_encrypted = box.encrypt(body.secret_key) if body.secret_key else None
-        row.secret_key_last4 = body.secret_key[-4:] if body.secret_key else None
+        key = body.secret_key or settings.stripe_api_key.get_secret_value()
+        row.secret_key_encrypted = box.encrypt(key) if key else None
+        row.secret_key_last4 = key[-4:] if key else None
     if "publishable_key" in given:
         row.publishable_key = body.publishable_key or None
     if "api_version" in given:
         row.api_version = body.api_version or settings.stripe_api_version or DEFAULT_API_VERSION
     if "webhook_secret" in given:
-        row.webhook_secret_encrypted = box.encrypt(body.webhook_secret) if body.webhook_secret else None
+        secret = body.webhook_secret or settings.stripe_webhook_secret.get_secret_value()
+        grace = timedelta(hours=settings.stripe_webhook_secret_grace_hours)
+        _set_webhook_secret(row, box, secret, now=now, grace=grace)
     row.provider = body.provider
+    row.source = "database"
+    row.environment_fingerprint = environment_fingerprint(settings)
     row.updated_by = updated_by
-    row.updated_at = utcnow()
+    row.updated_at = now
     config = config_from_row(row, settings)
     secret_mode = key_mode(config.api_key.get_secret_value())
     publishable_mode = key_mode(config.publishable_key or "")
@@ -130,4 +174,5 @@ async def update(
             code="key_mode_mismatch",
         )
     await session.flush()
-    return await describe(session, settings)
+    announce(session, "billing_provider")
+    return row, config

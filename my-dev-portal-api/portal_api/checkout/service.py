@@ -1,12 +1,12 @@
 """Checkout rules: start a subscription Checkout Session, and provision a completed one exactly once.
 
 Provisioning (shared by the return page's `complete` call and the `checkout.session.completed` webhook):
-0. If the ProvisionedCheckout row exists already, go to 3 as a loser (no Stripe calls).
-1. Fetch the session's customer and subscription from Stripe (no database locks are held yet).
-2. Insert the ProvisionedCheckout row keyed by the Checkout Session id, in a savepoint. Exactly one caller
-   succeeds. On PostgreSQL a racing insert waits for the winner's commit and then fails with
-   IntegrityError; the loser rolls back the savepoint only and re-reads the committed row. On SQLite whole
-   transactions queue (BEGIN IMMEDIATE), so later callers stop at step 0.
+0. Read whether the ProvisionedCheckout row exists already; if so, skip to the write as a loser.
+1. Fetch the session's customer and subscription from Stripe (`fetch_facts`; no transaction is open).
+2. In one short write (`provision`), insert the ProvisionedCheckout row keyed by the Checkout Session id,
+   in a savepoint. Exactly one caller succeeds. On PostgreSQL a racing insert waits for the winner's commit
+   and then fails with IntegrityError; the loser rolls back the savepoint only and re-reads the committed
+   row. On SQLite writes queue (BEGIN IMMEDIATE), so a later caller finds the row and is a loser.
 3. The winner links the customer and syncs the subscription; the loser reads what the winner wrote.
 4. Only the human-facing `complete` call issues the first API key, so its secret reaches the person who
    paid even when the webhook arrived first (it often does). A conditional UPDATE of the row's
@@ -28,7 +28,7 @@ from portal_api.billing import service as billing
 from portal_api.billing.models import Customer, Subscription
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.config import Settings
-from portal_api.db import utcnow
+from portal_api.db import Database, utcnow
 from portal_api.errors import Conflict, NotFound, Unprocessable
 from portal_api.keys.models import ApiKey
 from portal_api.keys.service import count_active_keys, create_key
@@ -37,6 +37,14 @@ from portal_api.stripe_client import StripeGateway, checkout_window
 FIRST_KEY_NAME = "Default key"
 PAID_STATES = frozenset({"paid", "no_payment_required"})
 ProvisionedBy = Literal["return", "webhook"]
+
+
+@dataclass(frozen=True)
+class CheckoutFacts:
+    """What Stripe says about a paid checkout's customer and subscription, fetched before any write."""
+
+    customer: dict[str, Any]
+    subscription: dict[str, Any] | None
 
 
 @dataclass
@@ -77,7 +85,7 @@ async def checkout_price(stripe: StripeGateway, price_id: str) -> dict[str, Any]
 
 
 async def start_checkout(
-    session: AsyncSession,
+    database: Database,
     stripe: StripeGateway,
     settings: Settings,
     *,
@@ -85,8 +93,18 @@ async def start_checkout(
     price_id: str,
     attempt: str | None = None,
 ) -> dict[str, Any]:
-    """A Stripe-hosted subscription checkout for `price_id`; returns the Checkout Session (id, url)."""
-    existing = await billing.blocking_subscription(session, user.id)
+    """A Stripe-hosted subscription checkout for `price_id`; returns the Checkout Session (id, url).
+
+    Reads first, then Stripe (price, customer, session); the only write, linking a new customer, is a
+    short transaction of its own between the Stripe calls.
+    """
+    async with database.read() as session:
+        existing = await billing.blocking_subscription(session, user.id)
+        # Part of the idempotency key: once a checkout turned into a subscription, the next click (after a
+        # cancellation, say) must get a fresh session rather than the replay of the completed one.
+        generation = await session.scalar(
+            select(func.count()).select_from(Subscription).where(Subscription.user_id == user.id)
+        )
     if existing is not None:
         raise Conflict(
             f"You already have a subscription ({existing.status}); change or cancel it in the billing portal "
@@ -94,12 +112,7 @@ async def start_checkout(
             code="already_subscribed",
         )
     price = await checkout_price(stripe, price_id)
-    customer = await billing.ensure_customer(session, stripe, user)
-    # Part of the idempotency key: once a checkout turned into a subscription, the next click (after a
-    # cancellation, say) must get a fresh session rather than the replay of the completed one.
-    generation = await session.scalar(
-        select(func.count()).select_from(Subscription).where(Subscription.user_id == user.id)
-    )
+    customer = await billing.ensure_customer(database, stripe, user)
     return await stripe.create_checkout_session(
         user_id=user.id,
         customer_id=customer.stripe_customer_id,
@@ -165,7 +178,7 @@ def require_paid(checkout_session: dict[str, Any]) -> None:
 
 
 async def complete_checkout(
-    session: AsyncSession, stripe: StripeGateway, settings: Settings, *, user: User, checkout_session_id: str
+    database: Database, stripe: StripeGateway, settings: Settings, *, user: User, checkout_session_id: str
 ) -> Provisioned:
     """The return page's call: check the session is the user's and paid, provision it, issue the first key."""
     unknown = NotFound("There is no such checkout session", code="checkout_session_not_found")
@@ -176,39 +189,63 @@ async def complete_checkout(
     if not belongs_to(checkout_session, user):
         raise unknown
     require_paid(checkout_session)
-    result = await provision(
-        session, stripe, settings, checkout_session, user_id=user.id, provisioned_by="return"
-    )
+    facts = await facts_unless_provisioned(database, stripe, checkout_session)
+    async with database.write() as session:
+        result = await provision(
+            session, settings, checkout_session, facts, user_id=user.id, provisioned_by="return"
+        )
     if result.checkout.user_id != user.id:
         raise unknown
     return result
 
 
+async def facts_unless_provisioned(
+    database: Database, stripe: StripeGateway, checkout_session: dict[str, Any]
+) -> CheckoutFacts | None:
+    """Stripe's customer and subscription of the session, or None when it was provisioned already."""
+    async with database.read() as session:
+        provisioned = await session.get(ProvisionedCheckout, checkout_session["id"])
+    if provisioned is not None:
+        return None
+    return await fetch_facts(stripe, checkout_session)
+
+
+async def fetch_facts(stripe: StripeGateway, checkout_session: dict[str, Any]) -> CheckoutFacts:
+    customer = await _fresh_customer(stripe, checkout_session)
+    subscription_id = billing.stripe_id(checkout_session.get("subscription"))
+    subscription = await stripe.retrieve_subscription(subscription_id) if subscription_id else None
+    return CheckoutFacts(customer=customer, subscription=subscription)
+
+
+class FactsNeeded(Exception):
+    """provision() found no row to join but was given no Stripe facts to create one (a caller's bug)."""
+
+
 async def provision(
     session: AsyncSession,
-    stripe: StripeGateway,
     settings: Settings,
     checkout_session: dict[str, Any],
+    facts: CheckoutFacts | None,
     *,
     user_id: str,
     provisioned_by: ProvisionedBy,
 ) -> Provisioned:
     """Link the paid session's customer and subscription to `user_id`, once; see the module docstring.
 
-    The `return` path also issues the first API key if the user has no live key.
+    Runs inside the caller's write transaction and calls nothing outside the database. The `return` path
+    also issues the first API key if the user has no live key.
     """
     checkout_session_id = checkout_session["id"]
     record = await _load(session, checkout_session_id)
     won = False
     if record is None:
-        stripe_customer = await _fresh_customer(stripe, checkout_session)
-        subscription_id = billing.stripe_id(checkout_session.get("subscription"))
-        stripe_subscription = await stripe.retrieve_subscription(subscription_id) if subscription_id else None
+        if facts is None:
+            raise FactsNeeded(checkout_session_id)
         record = ProvisionedCheckout(
             stripe_checkout_session_id=checkout_session_id,
             user_id=user_id,
-            stripe_customer_id=stripe_customer["id"],
-            stripe_subscription_id=subscription_id,
+            stripe_customer_id=facts.customer["id"],
+            stripe_subscription_id=billing.stripe_id(checkout_session.get("subscription")),
             keys_created=0,
             provisioned_by=provisioned_by,
         )
@@ -221,10 +258,11 @@ async def provision(
             if record is None:
                 raise
     if won:
-        customer: Customer | None = await billing.link_customer(session, user_id, stripe_customer)
+        assert facts is not None  # won implies the insert above, which needs facts
+        customer: Customer | None = await billing.link_customer(session, user_id, facts.customer)
         subscription = None
-        if stripe_subscription is not None:
-            subscription = await billing.sync_subscription(session, stripe_subscription, user_id=user_id)
+        if facts.subscription is not None:
+            subscription = await billing.sync_subscription(session, facts.subscription, user_id=user_id)
     else:
         customer = await session.scalar(
             select(Customer).where(Customer.stripe_customer_id == record.stripe_customer_id)

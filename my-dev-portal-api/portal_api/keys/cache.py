@@ -3,8 +3,8 @@
 The cache holds facts (key revoked/expiry, the owner's subscription status and plan), never a verdict:
 the verdict is computed from the facts and the current time on every call, so an expiry or the end of a
 past_due grace period takes effect on time even for a cached key. Invalidation only has to cover changes
-to the facts themselves: revoke/rotate of a key (keys/service.py) and subscription changes (billing and
-webhook code call `invalidate_user(user_id, session=session)`).
+to the facts themselves, announced on the change feed (core/changes.py): revoke/rotate of a key (topic
+`key`, from keys/service.py) and customer or subscription changes (topic `user`, from billing code).
 
 Entries are keyed by the key's HMAC, so the cache never holds a secret.
 """
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from portal_api.core.changes import ChangeFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +43,6 @@ class _Entry:
     facts: KeyFacts | None  # None: no key has this hash
 
 
-# Every cache in this process, so `invalidate_user` reaches the one on each app without being handed it.
-_LIVE_CACHES: weakref.WeakSet[KeyVerifyCache] = weakref.WeakSet()
-
-
 class KeyVerifyCache:
     """Maps key hash -> KeyFacts (or "unknown") for `ttl_seconds`, holding at most `max_size` entries.
 
@@ -70,7 +64,6 @@ class KeyVerifyCache:
         self._epoch = 0
         self.hits = 0
         self.misses = 0
-        _LIVE_CACHES.add(self)
 
     def __len__(self) -> int:
         return len(self._known) + len(self._unknown)
@@ -144,32 +137,8 @@ class KeyVerifyCache:
                 del self._hashes_by_user[user_id]
 
 
-def _now_and_after_commit(session: AsyncSession | None, action: Callable[[], None]) -> None:
-    # Invalidate now (so this process stops serving the old facts) and again once the change is committed:
-    # a verification reading the database between the two would otherwise cache the pre-commit state.
-    action()
-    if session is not None:
-        event.listen(session.sync_session, "after_commit", lambda _session: action(), once=True)
-
-
-def invalidate_user(user_id: str, *, session: AsyncSession | None = None) -> None:
-    """Forget every cached key of `user_id` (call when the user's subscription or customer changes).
-
-    Pass the session that writes the change so the cache is cleared again after it commits.
-    """
-    _now_and_after_commit(session, lambda: _each_cache(lambda cache: cache.invalidate_user(user_id)))
-
-
-def invalidate_all(*, session: AsyncSession | None = None) -> None:
-    """Forget everything (bulk changes such as a reconciliation run)."""
-    _now_and_after_commit(session, lambda: _each_cache(KeyVerifyCache.invalidate_all))
-
-
-def invalidate_key_hash(key_hash: str, *, session: AsyncSession | None = None) -> None:
-    """Forget one key (revoke, rotate)."""
-    _now_and_after_commit(session, lambda: _each_cache(lambda cache: cache.invalidate_key(key_hash)))
-
-
-def _each_cache(action: Callable[[KeyVerifyCache], None]) -> None:
-    for cache in list(_LIVE_CACHES):
-        action(cache)
+def listen(feed: ChangeFeed, cache: KeyVerifyCache) -> None:
+    """Keep `cache` in step with the change feed (users' billing changes, revoked or rotated keys)."""
+    feed.subscribe("user", cache.invalidate_user)
+    feed.subscribe("key", cache.invalidate_key)
+    feed.subscribe("all_keys", lambda _: cache.invalidate_all())

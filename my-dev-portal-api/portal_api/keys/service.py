@@ -9,9 +9,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.config import Settings
+from portal_api.core.changes import announce
 from portal_api.db import utcnow
 from portal_api.errors import Conflict, NotFound, Unprocessable
-from portal_api.keys.cache import invalidate_key_hash
 from portal_api.keys.models import ApiKey
 from portal_api.security import keyed_hash, new_secret
 
@@ -139,7 +139,7 @@ async def rotate_key(
     grace_end = now + timedelta(hours=settings.key_rotation_grace_hours)
     old.expires_at = grace_end if old.expires_at is None else min(old.expires_at, grace_end)
     old.replaced_by_id = new.id
-    invalidate_key_hash(old.key_hash, session=session)
+    announce(session, "key", old.key_hash)
     return new, secret
 
 
@@ -150,5 +150,5 @@ async def revoke_key(
     key = await own_key(session, user_id=user_id, key_id=key_id, lock=True)
     if key.revoked_at is None:
         key.revoked_at = now or utcnow()
-        invalidate_key_hash(key.key_hash, session=session)
+        announce(session, "key", key.key_hash)
     return key

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Customer, Subscription
 from portal_api.config import Settings
-from portal_api.db import session_scope, utcnow
+from portal_api.db import Database, utcnow
 from portal_api.keys.cache import KeyFacts, KeyVerifyCache
 from portal_api.keys.last_used import LastUsedRecorder
 from portal_api.keys.models import ApiKey
@@ -133,23 +131,20 @@ def judge(facts: KeyFacts | None, *, now: datetime, past_due_grace: timedelta) -
 
 
 class KeyVerifier:
-    """One per app (app.state.key_verifier): the cache, the last_used recorder, the clock, its own sessions.
+    """One per process (services.key_verifier): the cache, the last_used recorder, the clock, its sessions.
 
-    Lookups use a short session of their own rather than the request's, so a database transaction (on
-    SQLite: the write lock) is held only for the one SELECT, not for the rest of the request.
+    Lookups use a short read session of their own (on SQLite: no lock), held only for the one SELECT.
     """
 
     def __init__(
         self,
         settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
+        database: Database,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._secret = settings.secret_key.get_secret_value()
-        self._sessions = session_factory
-        # SQLite takes its lock at BEGIN; queueing here beats its busy-wait backoff (sleeps of 1-100 ms).
-        self._one_at_a_time = asyncio.Lock() if settings.database_url.startswith("sqlite") else None
+        self._database = database
         self.past_due_grace = timedelta(hours=settings.past_due_grace_hours)
         self.cache = KeyVerifyCache(
             ttl_seconds=settings.key_verify_cache_seconds, max_size=settings.key_verify_cache_size
@@ -181,15 +176,10 @@ class KeyVerifier:
 
     async def flush_last_used(self) -> int:
         """Write the waiting last_used_at notes in one statement and commit; returns how many keys."""
-        written = 0
-        async with self._turn():
-            async for session in session_scope(self._sessions):  # runs to the end, so it commits
-                written = await self.last_used.flush(session)
+        async with self._database.write() as session:
+            written = await self.last_used.flush(session)
         return written
 
     async def _load(self, key_hash: str) -> KeyFacts | None:
-        async with self._turn(), self._sessions() as session:
-            return await load_facts(session, key_hash)  # read only: closing the session rolls back
-
-    def _turn(self) -> contextlib.AbstractAsyncContextManager[object]:
-        return self._one_at_a_time or contextlib.nullcontext()
+        async with self._database.read() as session:
+            return await load_facts(session, key_hash)

@@ -15,14 +15,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.config import Settings
+from portal_api.core.metrics import count_usage_events
 from portal_api.db import utcnow
 from portal_api.metering.attribution import attribute
 from portal_api.metering.events import NormalizedEvent
-from portal_api.metering.meters.service import active_compiled_meters, lock_meters_shared
+from portal_api.metering.meters.rebuild import active_compiled_meters, lock_meters_shared
 from portal_api.metering.rollups import RollupBatch
-from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.store import store_for
-from portal_api.observability.metrics import count_usage_events
 from portal_api.protection.text_guard import holds_nul
 
 log = structlog.get_logger(__name__)
@@ -77,7 +76,6 @@ def event_row(event: NormalizedEvent, received_at: datetime) -> dict[str, Any]:
 async def ingest(
     session: AsyncSession,
     settings: Settings,
-    metering: MeteringSettings,
     events: list[NormalizedEvent],
     rejected: list[Rejection],
     *,
@@ -87,8 +85,8 @@ async def ingest(
     """Store `events` (already validated; `rejected` are the ones that were not) and update rollups."""
     now = now or utcnow()
     result = IngestResult(received=received, rejected=list(rejected))
-    oldest = now - timedelta(hours=metering.usage_lateness_hours)
-    newest = now + timedelta(minutes=metering.usage_max_future_minutes)
+    oldest = now - timedelta(hours=settings.usage_lateness_hours)
+    newest = now + timedelta(minutes=settings.usage_max_future_minutes)
 
     fresh: list[NormalizedEvent] = []
     seen: set[str] = set()
@@ -99,7 +97,7 @@ async def ingest(
                     event.index,
                     "too_late",
                     f"event time {event.occurred_at.isoformat()} is older than the "
-                    f"{metering.usage_lateness_hours:g} h lateness window",
+                    f"{settings.usage_lateness_hours:g} h lateness window",
                 )
             )
         elif event.occurred_at > newest:
@@ -108,7 +106,7 @@ async def ingest(
                     event.index,
                     "in_future",
                     f"event time {event.occurred_at.isoformat()} is more than "
-                    f"{metering.usage_max_future_minutes:g} min in the future",
+                    f"{settings.usage_max_future_minutes:g} min in the future",
                 )
             )
         elif event.dedupe_key in seen:

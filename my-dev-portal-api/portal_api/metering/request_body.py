@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 
+from portal_api.core.transactions import check_no_transaction
 from portal_api.errors import PortalError
 
 
@@ -20,6 +21,9 @@ class InvalidPayload(PortalError):
 
 
 async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """The decoded JSON body. Call before the request's first database statement (a slow client would
+    otherwise hold the transaction open while it trickles the body in)."""
+    check_no_transaction("reading the request body")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes")

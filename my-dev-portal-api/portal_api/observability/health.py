@@ -1,10 +1,10 @@
 """The admin health summary (database, Stripe, webhook inbox, reporting, ingest) and scrape-time gauges.
 
-Each section reads inside a savepoint of the request's session, so one failing (a table another feature
-has not migrated yet; on PostgreSQL that aborts the transaction) leaves the others intact; a second session
-would deadlock on SQLite, where the request's session already holds the write lock. Stripe's reachability
-is one cheap read (`GET /v1/prices?limit=1`, which the portal's key may always do) with the effective
-configuration, reused for HEALTH_STRIPE_CACHE_SECONDS so the page cannot be used to hammer Stripe.
+The database sections are read first, each inside a savepoint of one read session (so one failing leaves
+the others intact; on PostgreSQL a failed statement aborts the transaction), and the session is closed
+before Stripe is asked. Stripe's reachability is one cheap read (`GET /v1/prices?limit=1`, which the
+portal's key may always do) with the configuration in force, reused for HEALTH_STRIPE_CACHE_SECONDS so the
+page cannot be used to hammer Stripe.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import structlog
 from sqlalchemy import case, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal_api.billing_provider.connection import StripeConnection
 from portal_api.config import Settings
-from portal_api.db import utcnow
+from portal_api.core.metrics import PortalMetrics
+from portal_api.db import Database, utcnow
 from portal_api.errors import PortalError
 from portal_api.metering.models import UsageEvent
-from portal_api.observability.metrics import PortalMetrics
 from portal_api.observability.schemas import (
     AdminHealth,
     DatabaseHealth,
@@ -32,23 +33,13 @@ from portal_api.observability.schemas import (
     StripeHealth,
     WebhookInboxHealth,
 )
-from portal_api.stripe_client import StripeGateway
+from portal_api.reporting.models import ReportRun
 from portal_api.webhooks.models import WebhookEvent
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 STRIPE_PROBE_TIMEOUT_SECONDS = 5.0
-SessionFactory = async_sessionmaker[AsyncSession]
-
-
-def _report_run_model() -> Any:
-    """The reporting feature's ReportRun model, or None where it is not installed."""
-    try:
-        from portal_api.reporting.models import ReportRun
-    except ImportError:
-        return None
-    return ReportRun
 
 
 async def _read(session: AsyncSession, what: str, query: Callable[[AsyncSession], Awaitable[T]]) -> T | None:
@@ -91,9 +82,7 @@ async def webhook_inbox(session: AsyncSession, max_attempts: int) -> WebhookInbo
 
 
 async def latest_report_run(session: AsyncSession) -> ReportingHealth:
-    model = _report_run_model()
-    if model is None:
-        return ReportingHealth(available=False, last_run_at=None, last_run_status=None, lag_seconds=None)
+    model = ReportRun
     run = await session.scalar(
         select(model)
         .where(model.finished_at.is_not(None), model.kind != "meter_test")
@@ -114,34 +103,18 @@ async def events_last_hour(session: AsyncSession, now: datetime) -> IngestHealth
     return IngestHealth(events_last_hour=int(count or 0))
 
 
-async def _effective_gateway(state: Any, session: AsyncSession, settings: Settings) -> StripeGateway:
-    """The gateway for the Stripe configuration in force (admin settings over environment) when the billing
-    provider feature is installed, else the app's environment-configured one."""
-    gateways = getattr(state, "stripe_gateways", None)
-    try:
-        from portal_api.billing_provider.config import effective_stripe_config
-    except ImportError:
-        effective_stripe_config = None  # type: ignore[assignment]
-    if gateways is not None and effective_stripe_config is not None:
-        async with session.begin_nested():
-            gateway: StripeGateway = gateways.get(await effective_stripe_config(session, settings))
-        return gateway
-    default: StripeGateway = state.stripe
-    return default
-
-
 class StripeProbe:
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl_seconds = ttl_seconds
         self._last: tuple[float, StripeHealth] | None = None
 
-    async def check(self, state: Any, session: AsyncSession, settings: Settings) -> StripeHealth:
+    async def check(self, stripe: StripeConnection) -> StripeHealth:
         if self._last is not None and time.monotonic() - self._last[0] < self.ttl_seconds:
             return self._last[1].model_copy(update={"cached": True})
         started = time.perf_counter()
         reachable, error = True, None
         try:
-            gateway = await _effective_gateway(state, session, settings)
+            gateway = await stripe.gateway()
             async with asyncio.timeout(STRIPE_PROBE_TIMEOUT_SECONDS):
                 await gateway.raw("get", "/v1/prices", {"limit": 1})
         except PortalError as exc:  # Stripe answered with an error (auth failed, ...) or did not (502)
@@ -163,19 +136,22 @@ class StripeProbe:
         return result
 
 
-async def admin_health(state: Any, session: AsyncSession) -> AdminHealth:
-    settings: Settings = state.settings
-    probe: StripeProbe = state.stripe_probe
+async def admin_health(
+    database: Database, settings: Settings, probe: StripeProbe, stripe_connection: StripeConnection
+) -> AdminHealth:
     now = utcnow()
-    database = await check_database(session)
-    stripe = await probe.check(state, session, settings)
-    inbox = await _read(session, "webhook_inbox", lambda s: webhook_inbox(s, settings.webhook_max_attempts))
-    reporting = await _read(session, "reporting", latest_report_run)
-    ingest = await _read(session, "ingest", lambda s: events_last_hour(s, now))
+    async with database.read() as session:
+        db_health = await check_database(session)
+        inbox = await _read(
+            session, "webhook_inbox", lambda s: webhook_inbox(s, settings.webhook_max_attempts)
+        )
+        reporting = await _read(session, "reporting", latest_report_run)
+        ingest = await _read(session, "ingest", lambda s: events_last_hour(s, now))
+    stripe = await probe.check(stripe_connection)
     return AdminHealth(
-        status="ok" if database.status == "ok" and stripe.status == "ok" else "degraded",
+        status="ok" if db_health.status == "ok" and stripe.status == "ok" else "degraded",
         checked_at=now,
-        database=database,
+        database=db_health,
         stripe=stripe,
         webhook_inbox=inbox or WebhookInboxHealth(pending=0, failed=0, last_received_at=None),
         reporting=reporting
@@ -193,14 +169,12 @@ class DatabaseGauges:
         self.refresh_seconds = refresh_seconds
         self._refreshed_at: float | None = None
 
-    async def refresh(self, state: Any) -> None:
+    async def refresh(self, database: Database, settings: Settings) -> None:
         now = time.monotonic()
         if self._refreshed_at is not None and now - self._refreshed_at < self.refresh_seconds:
             return
         self._refreshed_at = now
-        settings: Settings = state.settings
-        factory: SessionFactory = state.session_factory
-        async with factory() as session:
+        async with database.read() as session:
             counts = await _read(
                 session, "webhook_inbox", lambda s: webhook_counts(s, settings.webhook_max_attempts)
             )

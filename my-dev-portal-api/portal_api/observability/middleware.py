@@ -20,9 +20,9 @@ from typing import Any
 
 import structlog
 
+from portal_api.core import metrics as metrics_module
+from portal_api.core.metrics import PortalMetrics
 from portal_api.errors import error_body
-from portal_api.observability import metrics as metrics_module
-from portal_api.observability.metrics import PortalMetrics
 from portal_api.observability.routes import RouteTemplates
 from portal_api.protection.client_ip import ClientAddresses
 from portal_api.protection.security_headers import API_CSP, BASE_HEADERS, NO_STORE, json_response_messages

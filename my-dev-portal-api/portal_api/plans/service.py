@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from portal_api.billing_provider.connection import StripeConnection
 from portal_api.plans.schemas import Plan, Tier, TransformQuantity
-from portal_api.stripe_client import StripeGateway
 
 
 def plan_from_price(price: dict[str, Any]) -> Plan:
@@ -82,33 +82,41 @@ def _sort_key(plan: Plan) -> tuple[Any, ...]:
 
 
 class PlanCatalog:
-    """Caches the shaped plan list for `ttl_seconds`; concurrent misses share one Stripe listing."""
+    """Caches the shaped plan list for `ttl_seconds` per Stripe configuration (a key or version saved in the
+    console lists the new account's plans at once); concurrent misses share one Stripe listing."""
 
     def __init__(
-        self, stripe: StripeGateway, *, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
+        self, stripe: StripeConnection, *, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._stripe = stripe
         self._ttl = ttl_seconds
         self._clock = clock
         self._plans: list[Plan] | None = None
+        self._fingerprint = ""
         self._loaded_at = 0.0
         self._lock = asyncio.Lock()
 
-    def _fresh(self) -> list[Plan] | None:
-        if self._plans is not None and self._clock() - self._loaded_at < self._ttl:
+    def _fresh(self, fingerprint: str) -> list[Plan] | None:
+        if (
+            self._plans is not None
+            and self._fingerprint == fingerprint
+            and self._clock() - self._loaded_at < self._ttl
+        ):
             return self._plans
         return None
 
     async def plans(self) -> list[Plan]:
-        cached = self._fresh()
+        config = await self._stripe.config()
+        cached = self._fresh(config.fingerprint)
         if cached is not None:
             return cached
         async with self._lock:
-            cached = self._fresh()
+            cached = self._fresh(config.fingerprint)
             if cached is not None:
                 return cached
-            plans = sorted((plan_from_price(p) for p in await self._stripe.list_plans()), key=_sort_key)
-            self._plans, self._loaded_at = plans, self._clock()
+            prices = await self._stripe.gateway_for(config).list_plans()
+            plans = sorted((plan_from_price(p) for p in prices), key=_sort_key)
+            self._plans, self._fingerprint, self._loaded_at = plans, config.fingerprint, self._clock()
             return plans
 
     def invalidate(self) -> None:

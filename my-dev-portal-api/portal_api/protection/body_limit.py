@@ -1,7 +1,7 @@
 """ASGI middleware capping request bodies: 413 with the JSON error body past the route's limit.
 
 MAX_BODY_BYTES applies everywhere except the usage ingest routes (POST /v1/usage/events and /collector/*),
-which take USAGE_MAX_BODY_BYTES (metering settings; batches are big). A declared Content-Length above the
+which take USAGE_MAX_BODY_BYTES (batches are big). A declared Content-Length above the
 limit is refused before the app runs; otherwise the streamed bytes are counted as the app reads them and
 reading past the limit raises `BodyTooLarge`, an HTTPException(413) that FastAPI's body parsing re-raises and
 the app's error handler renders; should it escape anyway, the middleware answers 413 itself.
@@ -15,7 +15,6 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from portal_api.errors import error_body
-from portal_api.metering.settings import metering_settings
 from portal_api.protection.security_headers import json_response_messages
 
 Scope = MutableMapping[str, Any]
@@ -41,15 +40,15 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, ingest_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.ingest_body_bytes = ingest_body_bytes
 
     def limit_for(self, scope: Scope) -> int:
         path: str = scope["path"]
         if path in INGEST_PATHS or path.startswith(INGEST_PREFIX):
-            # Read per request: tests and the admin may replace app.state.metering_settings at run time.
-            return metering_settings(scope["app"].state).usage_max_body_bytes
+            return self.ingest_body_bytes
         return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

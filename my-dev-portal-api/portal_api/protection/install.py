@@ -9,26 +9,27 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from portal_api.config import Settings
+from portal_api.core.container import Services
 from portal_api.protection.body_limit import BodyLimitMiddleware
-from portal_api.protection.client_ip import ClientAddresses
 from portal_api.protection.csrf import CsrfMiddleware, allowed_origins
-from portal_api.protection.rate_limit import RateLimitMiddleware, RateLimits
+from portal_api.protection.rate_limit import RateLimitMiddleware
 from portal_api.protection.security_headers import SecurityHeadersMiddleware
 from portal_api.protection.text_guard import TextGuardMiddleware
 
 
-def install_protection(app: FastAPI, settings: Settings) -> None:
-    clients = ClientAddresses(settings.trusted_proxies)
-    app.state.client_addresses = clients
+def install_protection(app: FastAPI, services: Services) -> None:
+    settings = services.settings
     # Starlette runs the middleware added last first: add from the innermost out.
     app.add_middleware(TextGuardMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        ingest_body_bytes=settings.usage_max_body_bytes,
+    )
     # Settings are checked here, at create_app(), not at the first request when middlewares are built.
     app.add_middleware(
         CsrfMiddleware, allowed=allowed_origins(settings), session_cookie_name=settings.session_cookie_name
     )
-    if settings.rate_limit_enabled:
-        app.state.rate_limits = RateLimits(settings, clients)
-        app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits)
+    if services.rate_limits is not None:
+        app.add_middleware(RateLimitMiddleware, limits=services.rate_limits)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)

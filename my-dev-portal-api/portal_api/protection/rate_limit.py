@@ -29,8 +29,8 @@ from limits.aio.strategies import FixedWindowRateLimiter, RateLimiter, SlidingWi
 from limits.storage import storage_from_string
 
 from portal_api.config import Settings
+from portal_api.core.metrics import count_rate_limited
 from portal_api.errors import error_body
-from portal_api.observability.metrics import count_rate_limited
 from portal_api.protection.client_ip import ClientAddresses
 from portal_api.protection.rate_limit_storage import LocalMemoryStorage
 from portal_api.protection.security_headers import json_response_messages

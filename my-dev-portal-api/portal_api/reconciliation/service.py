@@ -3,13 +3,15 @@
 Webhooks can be missed (endpoint down longer than Stripe retries, a secret rotated, an event dropped); this
 job re-reads Stripe and repairs local rows by calling the billing service's own sync functions
 (`billing.sync_subscription`, `billing.detach_customer`, `billing.refresh_customer`), so a repair is the very
-same change a delivered webhook would have made. Each customer is handled in its own transaction: one
-failure is recorded in the run's errors and the run goes on. An id Stripe does not know is recorded, never
+same change a delivered webhook would have made. Each customer is read, compared with Stripe (no transaction
+open), then repaired in one short write of its own: one failure is recorded in the run's errors and the run
+goes on. An id Stripe does not know is recorded, never
 repaired (a Stripe key pointing at the wrong account must not cancel every subscription).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,13 +19,13 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing import service as billing
 from portal_api.billing.models import Customer, Subscription
-from portal_api.db import utcnow
+from portal_api.core.changes import announce
+from portal_api.db import Database, utcnow
 from portal_api.errors import NotFound, PortalError
-from portal_api.keys.cache import invalidate_user
 from portal_api.reconciliation.models import ReconciliationRun
 from portal_api.stripe_client import StripeGateway, normalize_subscription
 
@@ -70,26 +72,31 @@ def drifted(row: Subscription, remote: Mapping[str, Any]) -> bool:
     )
 
 
-async def reconcile_customer(
-    session: AsyncSession, stripe: StripeGateway, customer: Customer, tally: Tally
-) -> bool:
-    """Compare one customer and its subscriptions with Stripe and repair them; True if anything changed."""
+@dataclass
+class Repairs:
+    """What one customer needs, found in Stripe before any write: apply with `apply_repairs`."""
+
+    detach: bool = False
+    customer: dict[str, Any] | None = None
+    subscriptions: list[tuple[dict[str, Any], str | None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.detach or self.customer is not None or bool(self.subscriptions)
+
+
+async def find_repairs(
+    stripe: StripeGateway, customer: Customer, local: Mapping[str, Subscription], tally: Tally
+) -> Repairs:
+    """Compare one customer and its subscriptions with Stripe (no transaction open while it answers)."""
+    repairs = Repairs()
     remote_customer = await stripe.retrieve_customer(customer.stripe_customer_id)
     if remote_customer.get("deleted"):
-        await billing.detach_customer(session, customer.stripe_customer_id)
+        repairs.detach = True
         tally.repaired += 1
-        return True
-    changed = False
+        return repairs
     if (customer.email, customer.name) != (remote_customer.get("email"), remote_customer.get("name")):
-        await billing.refresh_customer(session, remote_customer)
+        repairs.customer = remote_customer
         tally.repaired += 1
-        changed = True
-    local = {
-        row.stripe_subscription_id: row
-        for row in await session.scalars(
-            select(Subscription).where(Subscription.stripe_customer_id == customer.stripe_customer_id)
-        )
-    }
     remote = {s["id"]: s for s in await list_customer_subscriptions(stripe, customer.stripe_customer_id)}
     for subscription_id, summary in remote.items():
         tally.checked += 1
@@ -98,9 +105,8 @@ async def reconcile_customer(
             continue
         # Sync from the full object (items with price and product expanded), as the webhook path does.
         full = await stripe.retrieve_subscription(subscription_id)
-        await billing.sync_subscription(session, full, user_id=customer.user_id)
+        repairs.subscriptions.append((full, customer.user_id))
         tally.repaired += 1
-        changed = True
     for subscription_id in local.keys() - remote.keys():
         # Listed under another customer now, or unknown to Stripe: look it up by id.
         tally.checked += 1
@@ -112,23 +118,55 @@ async def reconcile_customer(
         if drifted(local[subscription_id], full) or billing.stripe_id(full.get("customer")) != (
             customer.stripe_customer_id
         ):
-            await billing.sync_subscription(session, full)
+            repairs.subscriptions.append((full, None))
             tally.repaired += 1
-            changed = True
-    if changed:
-        invalidate_user(customer.user_id, session=session)
-    return changed
+    return repairs
+
+
+async def apply_repairs(session: AsyncSession, customer: Customer, repairs: Repairs) -> None:
+    """Write what `find_repairs` found through the billing sync functions, in the caller's transaction."""
+    if repairs.detach:
+        await billing.detach_customer(session, customer.stripe_customer_id)
+        return
+    if repairs.customer is not None:
+        await billing.refresh_customer(session, repairs.customer)
+    for full, user_id in repairs.subscriptions:
+        await billing.sync_subscription(session, full, user_id=user_id)
+    if repairs:
+        announce(session, "user", customer.user_id)
+
+
+async def reconcile_customer(
+    database: Database, stripe: StripeGateway, customer_id: str, tally: Tally
+) -> bool:
+    """Read one customer and its subscriptions, ask Stripe, write the repairs; True if anything changed."""
+    async with database.read() as session:
+        customer = await session.get(Customer, customer_id)
+        if customer is None or customer.deleted_at is not None:
+            return False
+        local = {
+            row.stripe_subscription_id: row
+            for row in await session.scalars(
+                select(Subscription).where(Subscription.stripe_customer_id == customer.stripe_customer_id)
+            )
+        }
+    repairs = await find_repairs(stripe, customer, local, tally)
+    if not repairs:
+        return False
+    async with database.write() as session:
+        await apply_repairs(session, customer, repairs)
+    return True
 
 
 async def run_reconciliation(
-    session_factory: async_sessionmaker[AsyncSession], stripe: StripeGateway
+    database: Database, stripe: StripeGateway, *, stop: asyncio.Event | None = None
 ) -> ReconciliationRun:
-    """One full run over every live customer; records and returns the run. Never raises for Stripe errors."""
-    async with session_factory() as session:
+    """One full run over every live customer; records and returns the run. Never raises for Stripe errors.
+    Setting `stop` ends it after the customer in hand (shutdown)."""
+    async with database.write() as session:
         run = ReconciliationRun(started_at=utcnow(), checked=0, repaired=0, errors="[]")
         session.add(run)
-        await session.commit()
-        run_id = run.id
+    async with database.read() as session:
         customers = list(
             await session.scalars(
                 select(Customer).where(Customer.deleted_at.is_(None)).order_by(Customer.created_at)
@@ -136,32 +174,26 @@ async def run_reconciliation(
         )
     tally = Tally()
     for customer in customers:
-        async with session_factory() as session:
-            try:
-                row = await session.get(Customer, customer.id)
-                if row is not None and row.deleted_at is None:
-                    await reconcile_customer(session, stripe, row, tally)
-                await session.commit()
-            except NotFound:
-                await session.rollback()
-                tally.error(
-                    customer.stripe_customer_id, "unknown_customer", "Stripe has no customer with this id"
-                )
-            except PortalError as exc:
-                await session.rollback()
-                tally.error(customer.stripe_customer_id, exc.code, exc.message)
-            except Exception as exc:  # one broken customer must not stop the daily run
-                await session.rollback()
-                log.exception("reconciliation_customer_failed", customer=customer.stripe_customer_id)
-                tally.error(customer.stripe_customer_id, "internal_error", type(exc).__name__)
-    async with session_factory() as session:
-        finished = await session.get(ReconciliationRun, run_id)
+        if stop is not None and stop.is_set():
+            break
+        try:
+            await reconcile_customer(database, stripe, customer.id, tally)
+        except NotFound:
+            tally.error(
+                customer.stripe_customer_id, "unknown_customer", "Stripe has no customer with this id"
+            )
+        except PortalError as exc:
+            tally.error(customer.stripe_customer_id, exc.code, exc.message)
+        except Exception as exc:  # one broken customer must not stop the daily run
+            log.exception("reconciliation_customer_failed", customer=customer.stripe_customer_id)
+            tally.error(customer.stripe_customer_id, "internal_error", type(exc).__name__)
+    async with database.write() as session:
+        finished = await session.get(ReconciliationRun, run.id)
         assert finished is not None
         finished.finished_at = utcnow()
         finished.checked = tally.checked
         finished.repaired = tally.repaired
         finished.errors = json.dumps(tally.errors)
-        await session.commit()
     log.info("reconciliation_run", checked=tally.checked, repaired=tally.repaired, errors=len(tally.errors))
     return finished
 

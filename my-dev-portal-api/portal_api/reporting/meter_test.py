@@ -18,14 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription, SubscriptionItem
-from portal_api.billing_provider.config import StripeConfig, effective_stripe_config
-from portal_api.billing_provider.gateways import StripeGateways
+from portal_api.billing_provider.config import StripeConfig
+from portal_api.billing_provider.connection import StripeConnection
 from portal_api.config import Settings
-from portal_api.db import utcnow
+from portal_api.db import Database, utcnow
 from portal_api.errors import NotFound, PortalError
 from portal_api.metering.events import NormalizedEvent, digest, lower_headers, route_of
 from portal_api.metering.ingest import ingest
@@ -34,13 +33,11 @@ from portal_api.metering.meters.price_check import check_price
 from portal_api.metering.meters.service import get_meter
 from portal_api.metering.models import Meter, UsageRollup
 from portal_api.metering.rollups import hour_of
-from portal_api.metering.settings import MeteringSettings
 from portal_api.reporting import estimate
 from portal_api.reporting.invoice_lines import find_line, fresh_invoice_preview, line_quantity
 from portal_api.reporting.reporter import UsageReporter
 from portal_api.reporting.schemas import Check, MeterTestIn, MeterTestOut, OurSide, StripeSide
 from portal_api.reporting.targets import REPORTABLE_STATUSES
-from portal_api.reporting.unit_of_work import unit_of_work
 from portal_api.stripe_client import StripeAuthFailed, StripeGateway
 
 
@@ -54,18 +51,12 @@ class _Stop(Exception):
 
 class MeterTest:
     def __init__(
-        self,
-        factory: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        metering: MeteringSettings,
-        reporter: UsageReporter,
-        gateways: StripeGateways,
+        self, database: Database, settings: Settings, reporter: UsageReporter, stripe: StripeConnection
     ) -> None:
-        self.factory = factory
+        self.database = database
         self.settings = settings
-        self.metering = metering
         self.reporter = reporter
-        self.gateways = gateways
+        self.stripe = stripe
         self.checks: list[Check] = []
 
     def _ok(self, name: str, detail: str) -> None:
@@ -76,9 +67,9 @@ class MeterTest:
         return _Stop(detail)
 
     async def run(self, meter_id: str, body: MeterTestIn) -> MeterTestOut:
-        async with self.factory() as session:
+        async with self.database.read() as session:
             meter = await get_meter(session, meter_id)  # 404 meter_not_found
-            config = await effective_stripe_config(session, self.settings)
+        config = await self.stripe.config()
         out = MeterTestOut(
             passed=False,
             reason=None,
@@ -96,7 +87,7 @@ class MeterTest:
         return out
 
     async def _run(self, meter: Meter, config: StripeConfig, body: MeterTestIn, out: MeterTestOut) -> None:
-        gateway = self.gateways.get(config)
+        gateway = self.stripe.gateway_for(config)
         price = await self._check_connection(gateway, config, meter)
         await self._check_price(gateway, config, meter)
         subscription, item_id = await self._check_subscription(gateway, meter, body)
@@ -170,7 +161,7 @@ class MeterTest:
         self, gateway: StripeGateway, meter: Meter, body: MeterTestIn
     ) -> tuple[Subscription, str]:
         price_id = meter.stripe_price_id
-        async with self.factory() as session:
+        async with self.database.read() as session:
             if body.subscription_id:
                 subscription = await session.scalar(
                     select(Subscription).where(Subscription.stripe_subscription_id == body.subscription_id)
@@ -210,7 +201,7 @@ class MeterTest:
         items = (stripe_subscription.get("items") or {}).get("data") or []
         item = next((i for i in items if (i.get("price") or {}).get("id") == price_id), None)
         status = stripe_subscription.get("status")
-        async with unit_of_work(self.factory) as session:
+        async with self.database.write() as session:
             synced = await billing.sync_subscription(session, stripe_subscription)
             if synced is not None:
                 subscription = synced
@@ -252,8 +243,8 @@ class MeterTest:
             metadata=dict(body.metadata),
         )
         before = await self._rollup(meter.id, user_id, hour_of(now))
-        async with unit_of_work(self.factory) as session:
-            result = await ingest(session, self.settings, self.metering, [event], [], received=1, now=now)
+        async with self.database.write() as session:
+            result = await ingest(session, self.settings, [event], [], received=1, now=now)
         if result.accepted != 1 or result.unattributed:
             raise self._fail("test_event", "the synthetic event was not stored for the customer")
         after = await self._rollup(meter.id, user_id, hour_of(now))
@@ -266,7 +257,7 @@ class MeterTest:
         self._ok("test_event", f"one {event.method} {event.route} event counted for the customer")
 
     async def _rollup(self, meter_id: str, user_id: str, hour: datetime) -> tuple[int, int]:
-        async with self.factory() as session:
+        async with self.database.read() as session:
             row = await session.get(UsageRollup, (meter_id, user_id, hour))
             return (row.events, row.value_milli) if row is not None else (0, 0)
 
@@ -283,7 +274,7 @@ class MeterTest:
         if start is None or end is None:
             raise self._fail("invoice_preview", "the subscription has no current period")
         charge_by = ChargeBy(meter.charge_by)
-        async with self.factory() as session:
+        async with self.database.read() as session:
             reported = await estimate.reported_quantity(session, item_id, meter.id, charge_by, start, end)
             usage = await estimate.period_usage(session, meter, subscription.user_id, start, end)
         ours = estimate.amount(price, reported)
@@ -336,15 +327,14 @@ class MeterTest:
 
 
 async def run_meter_test(
-    factory: async_sessionmaker[AsyncSession],
+    database: Database,
     settings: Settings,
-    metering: MeteringSettings,
     reporter: UsageReporter,
-    gateways: StripeGateways,
+    stripe: StripeConnection,
     meter_id: str,
     body: MeterTestIn,
 ) -> MeterTestOut:
-    return await MeterTest(factory, settings, metering, reporter, gateways).run(meter_id, body)
+    return await MeterTest(database, settings, reporter, stripe).run(meter_id, body)
 
 
 __all__ = ["MeterTest", "run_meter_test"]

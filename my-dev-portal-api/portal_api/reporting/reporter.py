@@ -7,13 +7,16 @@ events also carry the key as their `identifier`; Stripe's "an event already exis
 means an earlier attempt got through and counts as delivered.
 
 Sending is bounded by REPORTING_CONCURRENCY; a failing row is retried within the run with exponential
-backoff (longer after a 429) up to REPORTING_MAX_ATTEMPTS, then left `failed` for the next run. A run
-cancelled midway marks itself interrupted; its claimed rows are retried by the next run with their keys.
+backoff (longer after a 429) up to REPORTING_MAX_ATTEMPTS, then left `failed` for the next run. A run asked
+to stop (its `stop` event: shutdown, Ctrl-C of a backfill) claims no more rows, records the outcomes of the
+calls in flight and ends `interrupted`; the next run sends the rest with the same keys. A run cancelled
+anyway (a forced shutdown) marks itself interrupted too. No transaction is open while Stripe answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -23,23 +26,20 @@ from typing import Any
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from portal_api.billing_provider.config import StripeConfig, effective_stripe_config
-from portal_api.billing_provider.gateways import StripeGateways
+from portal_api.billing_provider.config import StripeConfig
+from portal_api.billing_provider.connection import StripeConnection
 from portal_api.config import Settings
-from portal_api.db import utcnow
+from portal_api.core.metrics import count_report_run, observe_report_lag
+from portal_api.db import Database, utcnow
 from portal_api.errors import PortalError
 from portal_api.metering.rollups import HOUR, hour_of
-from portal_api.observability.metrics import count_report_run, observe_report_lag
 from portal_api.reporting import ledger
 from portal_api.reporting.ledger import ClaimedRow
 from portal_api.reporting.models import ReportRun, ReportStatus
 from portal_api.reporting.planner import Plan, Planner, restore_heads, write_plan
-from portal_api.reporting.settings import ReportingSettings
 from portal_api.reporting.stripe_usage import Outcome, send_report
 from portal_api.reporting.targets import load_targets, price_routes, refresh_subscriptions
-from portal_api.reporting.unit_of_work import unit_of_work
 from portal_api.stripe_client import StripeAuthFailed, StripeGateway
 
 log = structlog.get_logger(__name__)
@@ -84,34 +84,24 @@ class _SendState:
 
 
 class UsageReporter:
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        reporting: ReportingSettings,
-        gateways: StripeGateways,
-    ) -> None:
-        self._factory = session_factory
-        self._settings = settings
-        self.reporting = reporting
-        self._gateways = gateways
+    def __init__(self, database: Database, settings: Settings, stripe: StripeConnection) -> None:
+        self._database = database
+        self.settings = settings
+        self._stripe = stripe
 
     @property
     def _stale_after(self) -> timedelta:
-        return timedelta(seconds=self.reporting.reporting_stale_run_seconds)
+        return timedelta(seconds=self.settings.reporting_stale_run_seconds)
 
     def closed_until(self, now: datetime) -> datetime:
         """Hours before this one are closed (ended at least REPORTING_SETTLE_MINUTES ago)."""
-        return hour_of(now - timedelta(minutes=self.reporting.reporting_settle_minutes))
+        return hour_of(now - timedelta(minutes=self.settings.reporting_settle_minutes))
 
     async def stripe_config(self) -> StripeConfig:
-        async with self._factory() as session:
-            return await effective_stripe_config(session, self._settings)
+        return await self._stripe.config()
 
     def gateway(self, config: StripeConfig) -> StripeGateway:
-        return self._gateways.get(
-            config, timeout_seconds=self.reporting.reporting_stripe_timeout_seconds, max_retries=0
-        )
+        return self._stripe.gateway_for(config, "reporting")
 
     async def run(
         self,
@@ -124,24 +114,40 @@ class UsageReporter:
         meter_id: str | None = None,
         include_open_hour: bool = False,
         progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
     ) -> RunResult:
         """Report usage of closed hours in [since, until) (default: the lookback window) and send what is due.
 
         `subscription_item_ids` limits the run to those items (the Meter Test); `include_open_hour` also
-        reports the current hour so far (later usage in it becomes a correction).
+        reports the current hour so far (later usage in it becomes a correction). Setting `stop` ends the
+        run early and cleanly (status `interrupted`).
         """
+        stop = stop or asyncio.Event()
         now = now or utcnow()
         until = until or (hour_of(now) + HOUR if include_open_hour else self.closed_until(now))
-        since = since or until - timedelta(hours=self.reporting.reporting_lookback_hours)
+        since = since or until - timedelta(hours=self.settings.reporting_lookback_hours)
         config = await self.stripe_config()
         gateway = self.gateway(config)
         run = await self._start_run(kind, config.api_version, since, until)
         result = RunResult(run_id=run, status="running")
-        heartbeat = asyncio.create_task(self._heartbeat(run))
+        beating = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(run, beating))
         try:
             await self._run(
-                run, result, gateway, config, now, since, until, subscription_item_ids, meter_id, progress
+                run,
+                result,
+                gateway,
+                config,
+                now,
+                since,
+                until,
+                subscription_item_ids,
+                meter_id,
+                progress,
+                stop,
             )
+            if stop.is_set() and result.status == "running":
+                result.status = "interrupted"
         except asyncio.CancelledError:
             result.status = "interrupted"
             await asyncio.shield(self._finish(run, result, now))
@@ -156,7 +162,9 @@ class UsageReporter:
             await asyncio.shield(self._finish(run, result, now))
             raise
         finally:
-            heartbeat.cancel()
+            # Stopped by its event and awaited, never cancelled: a cancelled query can hang aiosqlite.
+            beating.set()
+            await asyncio.shield(heartbeat)
         await self._finish(run, result, now)
         return result
 
@@ -172,22 +180,25 @@ class UsageReporter:
         subscription_item_ids: Sequence[str] | None,
         meter_id: str | None,
         progress: Progress | None,
+        stop: asyncio.Event,
     ) -> None:
-        async with self._factory() as session:
+        async with self._database.read() as session:
             targets = await load_targets(
                 session, subscription_item_ids=subscription_item_ids, meter_id=meter_id
             )
         stale = sorted({t.stripe_subscription_id for t in targets if t.period_end <= now})
         if stale:
-            failures = await refresh_subscriptions(self._factory, gateway, stale)
+            failures = await refresh_subscriptions(self._database, gateway, stale)
             for subscription_id, message in failures.items():
                 result.errors.append({"stripe_subscription_id": subscription_id, "error": message})
-            async with self._factory() as session:
+            async with self._database.read() as session:
                 targets = await load_targets(
                     session, subscription_item_ids=subscription_item_ids, meter_id=meter_id
                 )
+        if stop.is_set():
+            return
         routes = await price_routes(gateway, config.api_version, {t.price_id for t in targets})
-        async with unit_of_work(self._factory) as session:
+        async with self._database.write() as session:
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PLAN_LOCK_KEY})
             plan: Plan = await Planner(
@@ -203,9 +214,9 @@ class UsageReporter:
         result.planned = plan.to_send
         result.corrections = plan.corrections
         result.skipped = plan.skipped
-        result.errors.extend(plan.errors[: self.reporting.reporting_max_run_errors])
+        result.errors.extend(plan.errors[: self.settings.reporting_max_run_errors])
         items = list(subscription_item_ids) if subscription_item_ids is not None else None
-        await self._send(run, result, gateway, items, progress)
+        await self._send(run, result, gateway, items, progress, stop)
 
     # -- sending --------------------------------------------------------------------------------------
 
@@ -216,11 +227,12 @@ class UsageReporter:
         gateway: StripeGateway,
         items: list[str] | None,
         progress: Progress | None,
+        stop: asyncio.Event,
     ) -> None:
-        reporting = self.reporting
+        reporting = self.settings
         retention = timedelta(hours=reporting.reporting_key_retention_hours)
         state = _SendState(result=result, max_errors=reporting.reporting_max_run_errors)
-        async with unit_of_work(self._factory) as session:
+        async with self._database.write() as session:
             clock = utcnow()
             await ledger.mark_dead_runs(session, clock, self._stale_after)
             result.expired = await ledger.expire_unconfirmed(
@@ -245,12 +257,11 @@ class UsageReporter:
             )
         queue: asyncio.Queue[ClaimedRow | None] = asyncio.Queue(maxsize=reporting.reporting_concurrency * 4)
         flush_lock = asyncio.Lock()
-        stop = asyncio.Event()
 
         async def produce() -> None:
             try:
-                while not stop.is_set():
-                    async with unit_of_work(self._factory) as session:
+                while not stop.is_set() and state.auth_error is None:
+                    async with self._database.write() as session:
                         rows = await ledger.claim(
                             session,
                             run,
@@ -269,13 +280,12 @@ class UsageReporter:
 
         async def work() -> None:
             while (row := await queue.get()) is not None:
-                if stop.is_set():
+                if stop.is_set() or state.auth_error is not None:
                     outcome, attempts = Outcome("retry", state.auth_error or "run stopped"), 0
                 else:
-                    outcome, attempts = await self._deliver(gateway, row, state)
+                    outcome, attempts = await self._deliver(gateway, row, state, stop)
                     if outcome.verdict == "auth_failed":
                         state.auth_error = outcome.error
-                        stop.set()
                 state.pending.append((row, outcome, attempts))
                 state.done += 1
                 if progress is not None:
@@ -293,27 +303,29 @@ class UsageReporter:
                 task.cancel()
         async with flush_lock:
             await self._flush(state)
-        if state.rejected_subscriptions:
+        if state.rejected_subscriptions and not stop.is_set():
             # Stripe refused a timestamp (our period was behind): refresh for the next run's plan.
-            await refresh_subscriptions(self._factory, gateway, sorted(state.rejected_subscriptions))
+            await refresh_subscriptions(self._database, gateway, sorted(state.rejected_subscriptions))
         if state.auth_error:
             raise StripeAuthFailed(state.auth_error)
 
     async def _deliver(
-        self, gateway: StripeGateway, row: ClaimedRow, state: _SendState
+        self, gateway: StripeGateway, row: ClaimedRow, state: _SendState, stop: asyncio.Event
     ) -> tuple[Outcome, int]:
-        reporting = self.reporting
+        reporting = self.settings
         attempts = 0
         while True:
             attempts += 1
             outcome = await send_report(gateway, row.kind, row.path, row.params, row.idempotency_key)
-            if outcome.verdict != "retry" or attempts >= reporting.reporting_max_attempts:
+            if outcome.verdict != "retry" or attempts >= reporting.reporting_max_attempts or stop.is_set():
                 return outcome, attempts
             state.result.retries += 1
             delay = (
                 reporting.reporting_retry_base_seconds * 2 ** (attempts - 1) * (4 if outcome.throttled else 1)
             )
-            await asyncio.sleep(min(delay, reporting.reporting_retry_max_seconds) * random.uniform(0.5, 1.0))  # noqa: S311
+            pause = min(delay, reporting.reporting_retry_max_seconds) * random.uniform(0.5, 1.0)  # noqa: S311
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)  # a stop ends the back-off at once
 
     async def _flush(self, state: _SendState) -> None:
         batch, state.pending = state.pending, []
@@ -355,7 +367,7 @@ class UsageReporter:
                     state.rejected_subscriptions.add(row.stripe_subscription_id)
             else:
                 state.result.failed += 1
-        async with unit_of_work(self._factory) as session:
+        async with self._database.write() as session:
             await ledger.record_outcomes(session, updates)
             if rejected_keys:
                 await restore_heads(session, rejected_keys)
@@ -363,7 +375,7 @@ class UsageReporter:
     # -- run records ----------------------------------------------------------------------------------
 
     async def _start_run(self, kind: str, api_version: str, since: datetime, until: datetime) -> str:
-        async with unit_of_work(self._factory) as session:
+        async with self._database.write() as session:
             run = ReportRun(
                 kind=kind,
                 status="running",
@@ -376,12 +388,16 @@ class UsageReporter:
             await session.flush()
         return run.id
 
-    async def _heartbeat(self, run: str) -> None:
-        interval = max(self.reporting.reporting_stale_run_seconds / 4, 0.5)
-        while True:
-            await asyncio.sleep(interval)
+    async def _heartbeat(self, run: str, done: asyncio.Event) -> None:
+        """Stamp the run as alive until `done` is set; ends between beats, never in the middle of one."""
+        interval = max(self.settings.reporting_stale_run_seconds / 4, 0.5)
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), interval)
+            if done.is_set():
+                return
             try:
-                async with unit_of_work(self._factory) as session:
+                async with self._database.write() as session:
                     found = await session.get(ReportRun, run)
                     if found is not None:
                         found.heartbeat_at = utcnow()
@@ -391,7 +407,7 @@ class UsageReporter:
     async def _finish(self, run: str, result: RunResult, now: datetime) -> None:
         if result.status == "running":
             result.status = "partial" if (result.failed or result.rejected or result.expired) else "succeeded"
-        async with unit_of_work(self._factory) as session:
+        async with self._database.write() as session:
             oldest = await ledger.oldest_unconfirmed_hour(session)
             result.lag_seconds = max(int((now - oldest).total_seconds()), 0) if oldest is not None else 0
             row = await session.get(ReportRun, run)
@@ -409,7 +425,7 @@ class UsageReporter:
             row.retries = result.retries
             row.lag_seconds = result.lag_seconds
             row.oldest_unreported_hour = oldest
-            row.errors = json.dumps(result.errors[: self.reporting.reporting_max_run_errors], default=str)
+            row.errors = json.dumps(result.errors[: self.settings.reporting_max_run_errors], default=str)
         count_report_run(result.status)
         observe_report_lag(result.lag_seconds)
         log.info(

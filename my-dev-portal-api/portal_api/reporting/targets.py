@@ -16,15 +16,15 @@ from typing import Any, Literal
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription, SubscriptionItem
+from portal_api.db import Database
 from portal_api.errors import NotFound, PortalError
 from portal_api.metering.meters.metrics import ChargeBy, is_unique, metric_adapter
 from portal_api.metering.models import Meter
 from portal_api.metering.rollups import HOUR, hour_of
-from portal_api.reporting.unit_of_work import unit_of_work
 from portal_api.stripe_client import StripeAuthFailed, StripeGateway, is_basil_or_later
 
 log = structlog.get_logger(__name__)
@@ -156,7 +156,7 @@ async def load_targets(
 
 
 async def refresh_subscriptions(
-    factory: async_sessionmaker[AsyncSession],
+    database: Database,
     gateway: StripeGateway,
     subscription_ids: Sequence[str],
     *,
@@ -175,7 +175,7 @@ async def refresh_subscriptions(
             except PortalError as exc:
                 failures[subscription_id] = exc.message
                 return
-            async with unit_of_work(factory) as session:
+            async with database.write() as session:
                 await billing.sync_subscription(session, data)
 
     await asyncio.gather(*(refresh(s) for s in dict.fromkeys(subscription_ids)))

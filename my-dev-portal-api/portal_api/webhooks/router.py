@@ -1,14 +1,18 @@
-"""HTTP route receiving Stripe webhooks: verify, store once, acknowledge, apply after the response."""
+"""HTTP route receiving Stripe webhooks: verify, store once, acknowledge, apply after the response.
+
+The body is read and its signature checked (against the signing secrets of the billing provider settings,
+the previous one too during a rotation) before the first database statement, so no transaction is open
+while a slow sender trickles the body in.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel
 
-from portal_api.billing.deps import StripeDep
-from portal_api.deps import Session, SettingsDep
+from portal_api.deps import ServicesDep, Session
+from portal_api.stripe_client import construct_event
 from portal_api.webhooks import service
-from portal_api.webhooks.service import WebhookInbox
 
 router = APIRouter(tags=["webhooks"])
 
@@ -20,14 +24,14 @@ class WebhookAck(BaseModel):
 
 @router.post("/webhooks/stripe")
 async def receive_stripe_event(
-    request: Request, background: BackgroundTasks, session: Session, settings: SettingsDep, stripe: StripeDep
+    request: Request, background: BackgroundTasks, session: Session, services: ServicesDep
 ) -> WebhookAck:
-    if not settings.stripe_webhook_secret.get_secret_value():
+    secrets = await services.stripe.webhook_secrets()
+    if not secrets:
         raise service.WebhooksNotConfigured()
-    event = stripe.construct_event(await request.body(), request.headers.get("stripe-signature"))
+    event = construct_event(await request.body(), request.headers.get("stripe-signature"), secrets)
     if not await service.record_event(session, event):
         return WebhookAck(duplicate=True)
     # Runs after the response, hence after the session dependency committed the inbox row.
-    inbox: WebhookInbox = request.app.state.webhook_inbox
-    background.add_task(inbox.apply_soon, event["id"])
+    background.add_task(services.webhook_inbox.apply_soon, event["id"])
     return WebhookAck()

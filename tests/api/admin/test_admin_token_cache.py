@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal_api.admin.tokens import AdminTokenCache, AdminTokenRef
 
-REF = AdminTokenRef(id="atk_1", name="gateway")
+REF = AdminTokenRef(id="atk_1", name="gateway", scopes=frozenset({"verify", "ingest"}))
 
 
 class FakeClock:

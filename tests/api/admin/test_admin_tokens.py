@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.admin.models import AdminToken
 from tests.api.keys.conftest import Member, new_key
 
-CREATED_FIELDS = {"id", "name", "prefix", "token", "created_at"}
+CREATED_FIELDS = {"id", "name", "prefix", "token", "created_at", "scopes"}
 
 
 async def create_token(api: httpx.AsyncClient, admin: Member, name: str = "gateway") -> dict[str, str]:

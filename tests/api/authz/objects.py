@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from portal_api.billing.models import Subscription
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.keys.models import ApiKey
+from portal_api.main import services_of
 from tests.api.authz.conftest import Cast
 
 Reader = Callable[[], Awaitable[Any]]
@@ -61,7 +62,7 @@ async def _checkout_session(api: httpx.AsyncClient, app: Any, cast: Cast, catalo
     session_id = await _paid_checkout(api, cast, catalog["prices"]["package"])
 
     async def read() -> Any:
-        async with app.state.session_factory() as session:
+        async with services_of(app).database.write_factory() as session:
             counts = []
             for model in (Subscription, ProvisionedCheckout, ApiKey):
                 counts.append(await session.scalar(select(func.count()).select_from(model)))

@@ -39,6 +39,8 @@ class Route:
     # OWN_TOKEN routes: what an anonymous caller gets.
     anonymous_status: int = 401
     note: str = ""
+    # ADMIN_API_TOKEN routes: the token scope they need (ADMIN routes need `admin`).
+    scope: str | None = None
 
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -80,12 +82,15 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/usage"): Route(Access.USER),
     ("GET", "/v1/invoices/upcoming"): Route(Access.USER),
     # -- admin API token only --------------------------------------------------------------------------
-    ("POST", "/v1/keys/verify"): Route(Access.ADMIN_API_TOKEN),
-    ("POST", "/v1/usage/events"): Route(Access.ADMIN_API_TOKEN),
+    ("POST", "/v1/keys/verify"): Route(Access.ADMIN_API_TOKEN, scope="verify"),
+    ("POST", "/v1/usage/events"): Route(Access.ADMIN_API_TOKEN, scope="ingest"),
     # -- provider admins ------------------------------------------------------------------------------
     ("GET", "/v1/admin/health"): Route(Access.ADMIN),
     ("POST", "/v1/admin/tokens"): Route(Access.ADMIN_USER, body={"name": "sneaky"}),
     ("GET", "/v1/admin/tokens"): Route(Access.ADMIN_USER),
+    ("PATCH", "/v1/admin/tokens/{token_id}"): Route(
+        Access.ADMIN_USER, owns="admin_token", body={"scopes": ["admin", "verify", "ingest"]}
+    ),
     ("DELETE", "/v1/admin/tokens/{token_id}"): Route(Access.ADMIN_USER, owns="admin_token"),
     ("POST", "/v1/admin/collector-tokens"): Route(Access.ADMIN_USER, body={"name": "sneaky"}),
     ("GET", "/v1/admin/collector-tokens"): Route(Access.ADMIN_USER),

@@ -23,6 +23,7 @@ RIGHTFUL_STATUS: dict[tuple[str, str], int] = {
     ("POST", "/v1/keys/{key_id}/rotate"): 201,
     ("DELETE", "/v1/keys/{key_id}"): 200,
     ("POST", "/v1/checkout/sessions/{checkout_session_id}/complete"): 200,
+    ("PATCH", "/v1/admin/tokens/{token_id}"): 200,
     ("DELETE", "/v1/admin/tokens/{token_id}"): 200,
     ("DELETE", "/v1/admin/collector-tokens/{token_id}"): 204,
     ("GET", "/v1/admin/meters/{meter_id}"): 200,

@@ -88,7 +88,7 @@ async def test_admin_api_tokens_cannot_manage_credentials(api: httpx.AsyncClient
         if response.status_code != 401:
             wrong.append((method, template, response.status_code, code_of(response)))
     assert wrong == []
-    assert len(routes_with(Access.ADMIN_USER)) == 6
+    assert len(routes_with(Access.ADMIN_USER)) == 7
 
 
 async def test_admin_api_token_routes_refuse_every_user_session_even_an_admins(

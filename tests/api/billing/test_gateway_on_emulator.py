@@ -9,7 +9,7 @@ import pytest
 
 from portal_api.config import Settings
 from portal_api.errors import NotFound
-from portal_api.stripe_client import StripeGateway
+from portal_api.stripe_client import GatewayOptions, StripeGateway
 from stripe_emulator.testing import EmulatorServer
 
 LEGACY = "2020-08-27"
@@ -28,7 +28,7 @@ async def gateway_for(emulator: EmulatorServer) -> AsyncIterator[Callable[[str],
             stripe_api_version=version,
             stripe_max_retries=0,
         )
-        made.append(StripeGateway(settings))
+        made.append(StripeGateway(GatewayOptions.from_settings(settings)))
         return made[-1]
 
     yield make

@@ -10,10 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from portal_api.billing_provider.config import effective_stripe_config
 from portal_api.billing_provider.crypto import SecretBox
 from portal_api.config import Settings
-from portal_api.db import session_scope
+from portal_api.main import services_of
 from portal_api.webhooks.models import WebhookEvent
 
 ADMIN_TOKEN = "mdp_admin_" + "p" * 43
@@ -35,7 +34,7 @@ def settings(settings_factory: Callable[..., Settings]) -> Settings:
 
 
 async def stored_row(app: Any) -> dict[str, Any]:
-    async with app.state.engine.connect() as conn:
+    async with services_of(app).database.engine.connect() as conn:
         row = (await conn.execute(text("SELECT * FROM billing_provider_settings"))).mappings().one()
         return dict(row)
 
@@ -51,6 +50,7 @@ async def test_without_saved_settings_the_environment_applies(api: httpx.AsyncCl
     assert body["webhook"] == {
         "url": "https://api.portal.example.com/v1/webhooks/stripe",
         "signing_secret_set": True,
+        "previous_secret_accepted_until": None,
         "last_received_at": None,
         "received_last_24h": 0,
         "arriving": False,
@@ -80,10 +80,9 @@ async def test_saved_keys_are_encrypted_at_rest_and_never_returned(api: httpx.As
     assert SECRET not in (await api.get(PATH, headers=ADMIN)).text
     row = await stored_row(app)
     assert SECRET not in str(row) and "savedsigningsecret" not in str(row)
-    box = SecretBox(app.state.settings.secret_key.get_secret_value())
+    box = SecretBox(services_of(app).settings.secret_key.get_secret_value())
     assert box.decrypt(row["secret_key_encrypted"]) == SECRET
-    async with app.state.session_factory() as session:
-        config = await effective_stripe_config(session, app.state.settings)
+    config = await services_of(app).stripe.config()  # in force at once in this process
     assert config.api_key.get_secret_value() == SECRET
     assert config.webhook_secret.get_secret_value() == "whsec_savedsigningsecret"
 
@@ -127,7 +126,7 @@ async def test_bad_settings_are_refused_with_a_clear_error(
 
 
 async def test_the_webhook_status_says_whether_events_arrive(api: httpx.AsyncClient, app: Any) -> None:
-    async for session in session_scope(app.state.session_factory):
+    async with services_of(app).database.write() as session:
         session.add(WebhookEvent(id="evt_1", type="invoice.paid", payload="{}", attempts=0))
 
     body = (await api.get(PATH, headers=ADMIN)).json()["webhook"]
@@ -142,7 +141,7 @@ async def test_a_changed_secret_key_makes_stored_secrets_unreadable_with_a_clear
     await api.put(PATH, json={"secret_key": SECRET}, headers=ADMIN)
     # As if SECRET_KEY had been changed since the key was saved.
     foreign = SecretBox("the-previous-secret-key-" + "z" * 32).encrypt(SECRET)
-    async for session in session_scope(app.state.session_factory):
+    async with services_of(app).database.write() as session:
         await session.execute(
             text("UPDATE billing_provider_settings SET secret_key_encrypted = :v"), {"v": foreign}
         )

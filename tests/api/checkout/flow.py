@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from portal_api.config import Settings
+from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
 from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
 
@@ -133,5 +134,5 @@ def error_of(response: httpx.Response) -> tuple[int, str]:
 
 async def rows(app: Any, model: Any, **where: Any) -> list[Any]:
     """Rows of `model` matching `where`, read in a short session of their own (SQLite: no lock held)."""
-    async with app.state.session_factory() as session:
+    async with services_of(app).database.write_factory() as session:
         return list(await session.scalars(select(model).filter_by(**where)))

@@ -180,10 +180,28 @@ async def test_stripe_outage_is_502_and_the_retry_recovers_the_customer_made_bef
     )
 
     assert error_of(response) == (502, "upstream_error")
-    assert await rows(app, Customer, user_id=member.id) == []  # our row was rolled back...
+    # The customer Stripe made before the outage is linked (its own short write, before the failed call)...
+    [linked] = await rows(app, Customer, user_id=member.id)
     retry = await start_checkout(api, member, catalog["prices"]["payg"])
     assert retry["id"].startswith("cs_test_")
-    # ...but the Stripe customer was found again (email + metadata user_id) instead of made twice.
+    # ...so the retry reuses it instead of making a second one.
     assert emulator.request_count("POST", "/v1/customers") == 1
+    assert stripe_sdk.v1.checkout.sessions.retrieve(retry["id"]).customer == linked.stripe_customer_id
     assert len(stripe_sdk.v1.customers.list({"email": member.email}).data) == 1
     assert len(await rows(app, Customer, user_id=member.id)) == 1
+
+
+async def test_a_stripe_customer_made_for_the_user_before_a_crash_is_found_again_not_made_twice(
+    api: httpx.AsyncClient, app: Any, catalog: dict[str, Any], emulator: EmulatorServer, stripe_sdk: Any
+) -> None:
+    member = await sign_up(api)
+    # As if a process had created the customer in Stripe and died before writing our row.
+    orphan = stripe_sdk.v1.customers.create({"email": member.email, "metadata": {"user_id": member.id}})
+    made_before = emulator.request_count("POST", "/v1/customers")
+
+    session = await start_checkout(api, member, catalog["prices"]["payg"])
+
+    assert emulator.request_count("POST", "/v1/customers") == made_before
+    [linked] = await rows(app, Customer, user_id=member.id)
+    assert linked.stripe_customer_id == orphan.id
+    assert stripe_sdk.v1.checkout.sessions.retrieve(session["id"]).customer == orphan.id

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from portal_api.config import Settings
-from portal_api.metering.settings import MeteringSettings
 from tests.api.hardening.conftest import ADMIN, ADMIN_TOKEN
 
 LIMIT = 4096
@@ -17,14 +15,14 @@ LIMIT = 4096
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
-    return settings_factory(admin_bootstrap_token=ADMIN_TOKEN, max_body_bytes=LIMIT)
+    return settings_factory(
+        admin_bootstrap_token=ADMIN_TOKEN, max_body_bytes=LIMIT, usage_max_body_bytes=8 * LIMIT
+    )
 
 
 @pytest.fixture
-def metering(app: Any) -> MeteringSettings:
-    config = MeteringSettings(_env_file=None, usage_max_body_bytes=8 * LIMIT)  # type: ignore[call-arg]
-    app.state.metering_settings = config
-    return config
+def metering(settings: Settings) -> Settings:
+    return settings
 
 
 async def chunks(total: int, size: int = 1000) -> AsyncIterator[bytes]:
@@ -70,9 +68,7 @@ async def test_a_body_at_the_limit_goes_through(api: httpx.AsyncClient) -> None:
     assert response.status_code == 401
 
 
-async def test_ingest_routes_take_usage_max_body_bytes(
-    api: httpx.AsyncClient, metering: MeteringSettings
-) -> None:
+async def test_ingest_routes_take_usage_max_body_bytes(api: httpx.AsyncClient, metering: Settings) -> None:
     big_but_allowed = b'{"events": []}'.ljust(4 * LIMIT)
 
     usage = await api.post(

@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.config import Settings
+from portal_api.core import metrics as hooks
 from portal_api.errors import NotFound
-from portal_api.metering.settings import MeteringSettings
-from portal_api.observability import metrics as hooks
+from portal_api.main import services_of
 from portal_api.webhooks.models import WebhookEvent
 from tests.api.hardening.conftest import ADMIN
 from tests.fixtures.database import running_app
@@ -73,7 +73,6 @@ async def test_request_latency_is_recorded_per_route_template_method_and_status(
 
 
 async def test_ingest_outcomes_are_counted(app: Any, api: httpx.AsyncClient) -> None:
-    app.state.metering_settings = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
     first = usage_event()
     batch = [first, usage_event(), {"id": "broken"}, dict(first)]
 
@@ -91,7 +90,7 @@ async def test_ingest_outcomes_are_counted(app: Any, api: httpx.AsyncClient) -> 
 async def test_webhook_inbox_depth_is_read_from_the_database_at_scrape_time(
     app: Any, api: httpx.AsyncClient, db_session: AsyncSession, settings: Settings
 ) -> None:
-    app.state.database_gauges.refresh_seconds = 0
+    services_of(app).database_gauges.refresh_seconds = 0
     now = datetime.now(UTC)
     for index, (processed, attempts) in enumerate([(None, 0), (None, 3), (now, 1), (None, 99)]):
         db_session.add(
@@ -160,7 +159,7 @@ async def test_a_failed_stripe_call_is_counted_by_error_kind(
 ) -> None:
     async with running_app(settings_factory(stripe_api_base=emulator.url)) as app:
         with pytest.raises(NotFound):
-            await app.state.stripe.retrieve_price("price_does_not_exist")
+            await (await services_of(app).stripe.gateway()).retrieve_price("price_does_not_exist")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             found = await scrape(client)
     assert value(found, "stripe_errors_total", kind="InvalidRequestError") == 1

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from portal_api.config import Settings
-from portal_api.metering.settings import MeteringSettings
+from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import deliver_webhooks, pay_on_hosted_page
 from tests.api.hardening.conftest import CapturedLogs
@@ -70,7 +70,6 @@ def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer
 
 @pytest.fixture
 async def client(app: Any, recorder: Recorder) -> Any:
-    app.state.metering_settings = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver",
@@ -186,6 +185,7 @@ def leaks(text: str, secrets: list[str]) -> list[str]:
 
 
 async def test_main_flows_leak_no_secret_into_logs_or_responses(
+    app: Any,
     client: httpx.AsyncClient,
     recorder: Recorder,
     emulator: EmulatorServer,
@@ -214,6 +214,9 @@ async def test_main_flows_leak_no_secret_into_logs_or_responses(
             "/v1/admin/health", headers={"Authorization": f"Bearer {BOOTSTRAP_TOKEN}"}
         )
     assert health.json()["stripe"]["error"] == "stripe_auth_failed"
+    # The bad-key process wrote its environment into the shared stored configuration at its start; the
+    # main app writes its own again, as its own (re)start would.
+    await services_of(app).stripe.seed()
     displayed = await run_main_flows(client, recorder, emulator)
 
     constants = [

@@ -13,15 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Subscription
 from portal_api.config import Settings
-from portal_api.keys.cache import invalidate_user
+from portal_api.core.changes import announce
 from portal_api.keys.models import ApiKey
+from portal_api.main import services_of
 from tests.api.keys.conftest import ADMIN, ADMIN_TOKEN, Member, new_key, sign_up, subscribe, verify
 from tests.fixtures.database import running_app
 
 
 def move_clock(app: Any, by: timedelta) -> None:
     """Let the verifier (and the key routes) see a later time, as if `by` had passed."""
-    app.state.key_verifier.clock = lambda: datetime.now(UTC) + by
+    services_of(app).key_verifier.clock = lambda: datetime.now(UTC) + by
 
 
 async def test_key_of_active_subscriber_is_valid_with_customer_and_plan(
@@ -271,8 +272,8 @@ async def test_zero_rotation_grace_invalidates_the_old_key_at_once(
         assert (await verify(client, new["secret"]))["reason"] == "no_subscription"
 
 
-async def test_invalidate_user_makes_a_subscription_change_visible_at_once(
-    api: httpx.AsyncClient, alice: Member, db_session: AsyncSession
+async def test_a_user_change_on_the_feed_makes_a_subscription_change_visible_at_once(
+    app: Any, api: httpx.AsyncClient, alice: Member, db_session: AsyncSession
 ) -> None:
     subscription = await subscribe(db_session, alice, "active")
     key = await new_key(api, alice)
@@ -285,7 +286,7 @@ async def test_invalidate_user_makes_a_subscription_change_visible_at_once(
     )
     await db_session.commit()
     stale = await verify(api, key["secret"])  # the cache still holds the old status ...
-    invalidate_user(alice.id)
+    services_of(app).changes.publish("user", alice.id)
     fresh = await verify(api, key["secret"])  # ... until the subscription code says it changed
 
     assert stale["valid"] is True
@@ -293,18 +294,18 @@ async def test_invalidate_user_makes_a_subscription_change_visible_at_once(
     assert fresh["subscription_status"] == "canceled"
 
 
-async def test_invalidate_user_with_session_clears_again_after_commit(
+async def test_a_change_announced_on_a_session_clears_again_after_commit(
     app: Any, api: httpx.AsyncClient, alice: Member, db_session: AsyncSession
 ) -> None:
     subscription = await subscribe(db_session, alice, "active")
     key = await new_key(api, alice)
     assert (await verify(api, key["secret"]))["valid"] is True
-    cache = app.state.key_verifier.cache
-    key_hash = app.state.key_verifier.key_hash(key["secret"])
+    cache = services_of(app).key_verifier.cache
+    key_hash = services_of(app).key_verifier.key_hash(key["secret"])
     _, active_facts = cache.get(key_hash)
 
     subscription.status = "canceled"
-    invalidate_user(alice.id, session=db_session)
+    announce(db_session, "user", alice.id)
     # A verification that read the database before the commit stores the old facts again ...
     cache.put(key_hash, active_facts, epoch=cache.epoch)
     assert (await verify(api, key["secret"]))["valid"] is True
@@ -322,7 +323,7 @@ async def test_last_used_at_is_recorded_once_per_throttle_window(
 
     await verify(api, key["secret"])
     first = (await api.get("/v1/keys", headers=alice.headers)).json()["data"][0]["last_used_at"]
-    app.state.key_verifier.last_used.flush_seconds = 0  # flush at every call if anything is waiting
+    services_of(app).key_verifier.last_used.flush_seconds = 0  # flush at every call if anything is waiting
     for _ in range(5):
         await verify(api, key["secret"])
     second = (await api.get("/v1/keys", headers=alice.headers)).json()["data"][0]["last_used_at"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from portal_api.keys.cache import KeyFacts, KeyVerifyCache, invalidate_all, invalidate_user
+from portal_api.core.changes import ChangeFeed
+from portal_api.keys.cache import KeyFacts, KeyVerifyCache, listen
 from portal_api.keys.last_used import MAX_BATCH, LastUsedRecorder
 from portal_api.keys.verify import judge
 
@@ -84,21 +85,28 @@ def test_facts_read_before_an_invalidation_are_not_stored() -> None:
     assert cache.get("h1") == (False, None)
 
 
-def test_invalidate_user_drops_only_that_users_keys_in_every_live_cache() -> None:
+def test_a_user_change_on_the_feed_drops_only_that_users_keys_in_every_listening_cache() -> None:
+    feed = ChangeFeed()
     first = KeyVerifyCache(ttl_seconds=30, max_size=10, clock=FakeClock())
     second = KeyVerifyCache(ttl_seconds=30, max_size=10, clock=FakeClock())
     for cache in (first, second):
+        listen(feed, cache)
         cache.put("alice1", facts("usr_alice", "k1"), epoch=cache.epoch)
         cache.put("alice2", facts("usr_alice", "k2"), epoch=cache.epoch)
         cache.put("bob", facts("usr_bob", "k3"), epoch=cache.epoch)
 
-    invalidate_user("usr_alice")
+    feed.publish("user", "usr_alice")
 
     for cache in (first, second):
         assert cache.get("alice1")[0] is False and cache.get("alice2")[0] is False
         assert cache.get("bob")[0] is True
-    invalidate_all()
+    feed.publish("key", "bob")
+    assert first.get("bob")[0] is False
+    cache = KeyVerifyCache(ttl_seconds=30, max_size=10, clock=FakeClock())
+    cache.put("carol", facts("usr_carol", "k4"), epoch=cache.epoch)
+    feed.publish("all_keys")
     assert len(first) == len(second) == 0
+    assert len(cache) == 1  # a cache that does not listen is untouched
 
 
 def test_zero_ttl_disables_caching() -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from portal_api.config import Settings
-from portal_api.metering.settings import MeteringSettings
+from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
 
 API_VERSION = "2020-08-27"
@@ -47,15 +47,13 @@ def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer
 
 
 @pytest.fixture
-def metering_config(app: Any) -> MeteringSettings:
-    """The app's metering settings, free of any local .env; tests may change fields."""
-    config = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
-    app.state.metering_settings = config
-    return config
+def metering_config(app: Any) -> Settings:
+    """The settings the running app reads (free of any local .env); tests may change USAGE_* fields."""
+    return services_of(app).settings
 
 
 @pytest.fixture
-async def api(app: Any, metering_config: MeteringSettings) -> AsyncIterator[httpx.AsyncClient]:
+async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client

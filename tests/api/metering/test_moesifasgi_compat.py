@@ -27,7 +27,6 @@ from starlette.routing import Route
 from portal_api.config import Settings
 from portal_api.main import create_app
 from portal_api.metering.models import UsageEvent
-from portal_api.metering.settings import MeteringSettings
 from tests.api.metering.conftest import Member, create_meter, meter_usage, new_key, usage
 
 
@@ -40,7 +39,6 @@ def free_port() -> int:
 @contextmanager
 def portal_api_server(settings: Settings) -> Iterator[str]:
     app = create_app(settings)
-    app.state.metering_settings = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

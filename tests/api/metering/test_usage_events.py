@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Customer
+from portal_api.config import Settings
 from portal_api.metering.models import UsageEvent
-from portal_api.metering.settings import MeteringSettings
 from tests.api.metering.conftest import (
     ADMIN,
     Member,
@@ -101,7 +101,7 @@ async def test_bad_and_late_events_are_rejected_one_by_one_and_good_ones_kept(
     admin: Member,
     alice: Member,
     catalog: dict[str, Any],
-    metering_config: MeteringSettings,
+    metering_config: Settings,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
     metering_config.usage_lateness_hours = 24
@@ -137,7 +137,7 @@ async def test_bad_and_late_events_are_rejected_one_by_one_and_good_ones_kept(
 
 
 async def test_usage_events_needs_an_admin_token_and_a_well_formed_batch(
-    api: httpx.AsyncClient, alice: Member, metering_config: MeteringSettings
+    api: httpx.AsyncClient, alice: Member, metering_config: Settings
 ) -> None:
     metering_config.usage_max_batch_events = 5
     no_token = await api.post("/v1/usage/events", json={"events": []})

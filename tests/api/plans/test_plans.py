@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import error_of
 
@@ -115,7 +116,7 @@ async def test_plans_are_cached_in_process(
     first = await api.get("/v1/plans")
     stripe_sdk.v1.prices.update(catalog["prices"]["free"], {"nickname": "Renamed"})
     second = await api.get("/v1/plans")
-    app.state.plan_catalog.invalidate()
+    services_of(app).plan_catalog.invalidate()
     third = await api.get("/v1/plans")
 
     assert first.json() == second.json()

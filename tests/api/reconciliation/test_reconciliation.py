@@ -8,7 +8,8 @@ import httpx
 from sqlalchemy import delete
 
 from portal_api.billing.models import Customer, Subscription
-from portal_api.jobs import build_scheduler
+from portal_api.jobs import register_jobs
+from portal_api.main import services_of
 from portal_api.reconciliation.jobs import RECONCILE_JOB_ID
 from portal_api.reconciliation.models import ReconciliationRun
 from tests.api.checkout.flow import (
@@ -90,7 +91,7 @@ async def test_unknown_stripe_ids_are_recorded_as_run_errors_and_the_run_goes_on
     member = await sign_up(api, "cy@example.com")
     provisioned = await provision(api, member, catalog["prices"]["package"])
     ghost = await sign_up(api, "ghost@example.com")
-    async with app.state.session_factory() as session:
+    async with services_of(app).database.write_factory() as session:
         [customer] = await rows(app, Customer, user_id=member.id)
         session.add(
             Subscription(
@@ -121,15 +122,15 @@ async def test_unknown_stripe_ids_are_recorded_as_run_errors_and_the_run_goes_on
     assert stored.repaired == run["repaired"] == 1 and stored.checked == 2  # the unknown customer: none
 
 
-async def test_daily_reconciliation_is_registered_in_the_scheduler(app: Any) -> None:
-    scheduler = build_scheduler(app)
-    job = scheduler.get_job(RECONCILE_JOB_ID)
-    assert job is not None and job.max_instances == 1
-    assert str(job.trigger).startswith("cron[") and "hour='3'" in str(job.trigger)
+async def test_daily_reconciliation_is_registered_with_the_jobs(app: Any) -> None:
+    services = services_of(app)
+    register_jobs(services)
+    trigger, args = services.jobs.trigger_of(RECONCILE_JOB_ID)
+    assert trigger == "cron" and (args["hour"], args["minute"]) == (3, 30)
 
 
 async def test_a_run_with_no_customers_records_an_empty_report(api: httpx.AsyncClient, app: Any) -> None:
-    async with app.state.session_factory() as session:
+    async with services_of(app).database.write_factory() as session:
         await session.execute(delete(Customer))
         await session.commit()
     run = await run_now(api)

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.reporting.models import ReportStatus, UsageReport
 from stripe_emulator.testing import EmulatorServer
@@ -17,7 +18,7 @@ from tests.api.reporting.world import HOUR, MODES, World, fast_reporting
 
 
 async def ledger(world: World, item_id: str) -> list[UsageReport]:
-    async with world.app.state.session_factory() as session:
+    async with services_of(world.app).database.write_factory() as session:
         rows = await session.scalars(
             select(UsageReport)
             .where(UsageReport.subscription_item_id == item_id)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from portal_api.main import services_of
 from portal_api.reporting.models import ReportStatus, UsageReport
 from stripe_emulator.testing import EmulatorServer
 from tests.api.reporting.conftest import BASIL, LEGACY
@@ -40,7 +41,7 @@ def faults_fired(emulator: EmulatorServer) -> dict[str, int]:
 
 
 async def unfinished(world: World) -> int:
-    async with world.app.state.session_factory() as session:
+    async with services_of(world.app).database.write_factory() as session:
         count = await session.scalar(
             select(func.count())
             .select_from(UsageReport)
@@ -50,7 +51,7 @@ async def unfinished(world: World) -> int:
 
 
 async def corrections(world: World) -> int:
-    async with world.app.state.session_factory() as session:
+    async with services_of(world.app).database.write_factory() as session:
         count = await session.scalar(
             select(func.count()).select_from(UsageReport).where(UsageReport.revision > 0)
         )

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portal_api.db import session_scope
+from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.metering.models import Meter
 from tests.api.reporting.conftest import ADMIN, BASIL, LEGACY, sign_up
@@ -71,7 +71,7 @@ async def test_meter_test_fails_on_a_price_that_is_not_metered(world: World, api
             "recurring": {"interval": "month"},
         }
     )
-    async for session in session_scope(world.app.state.session_factory):
+    async with services_of(world.app).database.write() as session:
         meter = await session.get(Meter, world.meters[ChargeBy.SUM])
         assert meter is not None
         meter.stripe_price_id = licensed.id  # e.g. edited by hand, or the price was swapped in Stripe

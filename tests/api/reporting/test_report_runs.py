@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
+from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.reporting.models import ReportStatus, UsageReport
 from portal_api.reporting.targets import price_route
@@ -28,7 +29,7 @@ async def one_reported_hour(world: World, calls: int = 3) -> None:
 
 
 async def statuses(world: World) -> list[str]:
-    async with world.app.state.session_factory() as session:
+    async with services_of(world.app).database.write_factory() as session:
         return sorted(await session.scalars(select(UsageReport.status)))
 
 
@@ -117,7 +118,7 @@ async def test_prices_that_cannot_carry_usage_are_named_with_the_reason(
     licensed = legacy_client.v1.prices.create(
         {"product": product, "currency": "usd", "unit_amount": 500, "recurring": {"interval": "month"}}
     )
-    gateway = world.app.state.stripe
+    gateway = await services_of(world.app).stripe.gateway()
 
     basil = await price_route(gateway, "2025-03-31.basil", meterless.id)
     classic = await price_route(gateway, "2020-08-27", meterless.id)

@@ -11,10 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from portal_api.cli import main as cli
+from portal_api.cli.commands import command_services
+from portal_api.cli.signals import stoppable
 from portal_api.config import Settings
+from portal_api.core.container import Services
+from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.reconciliation.jobs import RECONCILE_JOB_ID
 from portal_api.reporting.backfill import backfill
@@ -26,26 +29,30 @@ from tests.fixtures.database import running_app
 
 async def test_worker_runs_the_scheduled_jobs_until_sigterm(settings: Settings) -> None:
     jobs: list[str] = []
+    services: list[Services] = []
 
-    def started(scheduler: AsyncIOScheduler) -> None:
-        jobs.extend(job.id for job in scheduler.get_jobs())
+    def started(running: Services) -> None:
+        jobs.extend(running.jobs.job_ids)
+        services.append(running)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    await asyncio.wait_for(run_worker(settings, on_started=started), timeout=20)
+    await asyncio.wait_for(
+        stoppable(lambda stop: run_worker(settings, stop=stop, on_started=started), 10), timeout=20
+    )
 
     assert sorted(jobs) == sorted(["webhook_inbox_retry", REPORT_JOB_ID, RECONCILE_JOB_ID])
+    assert services[0].closed and services[0].jobs.stopping.is_set()
 
 
-async def test_the_api_runs_every_job_in_one_scheduler_when_jobs_run_there(
+async def test_the_api_runs_every_job_in_one_runner_when_jobs_run_there(
     settings_factory: Callable[..., Settings],
 ) -> None:
     async with running_app(settings_factory(run_jobs_in_process=True)) as app:
-        scheduler = app.state.scheduler
-        job = scheduler.get_job(REPORT_JOB_ID)
-        assert job is not None and "minute='5'" in str(job.trigger)
-        assert scheduler.get_job("webhook_inbox_retry") is not None
+        jobs = services_of(app).jobs
+        assert jobs.started
+        assert sorted(jobs.job_ids) == sorted(["webhook_inbox_retry", REPORT_JOB_ID, RECONCILE_JOB_ID])
     async with running_app(settings_factory(run_jobs_in_process=False)) as app:
-        assert app.state.scheduler is None
+        assert not services_of(app).jobs.started and services_of(app).jobs.job_ids == []
 
 
 async def test_the_job_function_reports_and_never_raises(world: World) -> None:
@@ -53,13 +60,13 @@ async def test_the_job_function_reports_and_never_raises(world: World) -> None:
     hour = world.now.replace(minute=0, second=0, microsecond=0) - HOUR  # already closed in real time
     await world.use(customer, hour + HOUR, 2, minute=1)
 
-    result = await report_usage(world.reporter)
+    result = await report_usage(world.reporter, asyncio.Event())
 
     assert result is not None and result.status == "succeeded"
 
 
 async def test_backfill_reports_hours_older_than_the_hourly_lookback(
-    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    world: World, settings: Settings
 ) -> None:
     [customer] = await world.add_customers(1)
     first = world.now.replace(minute=0, second=0, microsecond=0)
@@ -73,10 +80,10 @@ async def test_backfill_reports_hours_older_than_the_hourly_lookback(
     assert hourly.failed == 0
     assert world.stripe_quantity(customer, ChargeBy.SUM) == 3 + 4  # the last two days: inside the lookback
 
-    # The backfill runs in its own app (as the CLI does) over an explicit range, in real time: the
-    # emulator's clock is ahead, so its "closed hours" bound is given by the end of the range.
-    monkeypatch.setattr("portal_api.reporting.backfill.utcnow", lambda: world.now)
-    result = await backfill(first, first + timedelta(days=4), settings=settings, show_progress=False)
+    # The backfill runs on a service container of its own (as the CLI does) over an explicit range; the
+    # emulator's clock is ahead of real time, so "now" is the world's.
+    async with command_services(settings) as own:
+        result = await backfill(own.usage_reporter, first, first + timedelta(days=4), now=world.now)
 
     # sum, last and max get the two older hours; last_ever was replanned over the whole period already.
     assert (result.status, result.sent, result.failed) == ("succeeded", 2 * 3, 0)
@@ -84,7 +91,8 @@ async def test_backfill_reports_hours_older_than_the_hourly_lookback(
     for mode in (ChargeBy.LAST, ChargeBy.LAST_EVER):
         assert world.stripe_quantity(customer, mode) == 4  # the older hours do not replace the latest
     assert world.stripe_quantity(customer, ChargeBy.MAX) == 4
-    again = await backfill(first, first + timedelta(days=4), settings=settings, show_progress=False)
+    async with command_services(settings) as own:
+        again = await backfill(own.usage_reporter, first, first + timedelta(days=4), now=world.now)
     assert (again.planned, again.sent) == (0, 0)  # safe to repeat
 
 

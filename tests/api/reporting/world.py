@@ -17,15 +17,13 @@ from typing import Any
 
 from portal_api.accounts.models import User
 from portal_api.billing import service as billing
-from portal_api.db import session_scope
+from portal_api.main import services_of
 from portal_api.metering.ingest import ingest
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.metering.meters.schemas import MeterCreate
 from portal_api.metering.meters.service import create_meter
-from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.usage.ingest_schemas import normalize_usage_event
 from portal_api.reporting.reporter import RunResult, UsageReporter
-from portal_api.reporting.settings import ReportingSettings
 from stripe_emulator.testing import EmulatorServer
 
 MODES = (ChargeBy.SUM, ChargeBy.LAST, ChargeBy.LAST_EVER, ChargeBy.MAX)
@@ -39,8 +37,8 @@ METER_FORMULA = {ChargeBy.SUM: "sum", ChargeBy.LAST: "last", ChargeBy.LAST_EVER:
 HOUR = timedelta(hours=1)
 
 
-def fast_reporting(**overrides: Any) -> ReportingSettings:
-    """Reporter settings for tests: no settle delay, quick retries, short Stripe timeouts."""
+def fast_reporting(**overrides: Any) -> dict[str, Any]:
+    """REPORTING_* values for tests: no settle delay, quick retries, short Stripe timeouts."""
     values: dict[str, Any] = {
         "reporting_settle_minutes": 0,
         "reporting_concurrency": 16,
@@ -50,7 +48,7 @@ def fast_reporting(**overrides: Any) -> ReportingSettings:
         "reporting_stripe_timeout_seconds": 2.0,
     }
     values.update(overrides)
-    return ReportingSettings(_env_file=None, **values)  # type: ignore[call-arg]
+    return values
 
 
 @dataclass
@@ -77,16 +75,16 @@ class World:
         self.meters: dict[ChargeBy, str] = {}
         self.stripe_meters: dict[ChargeBy, dict[str, Any]] = {}
         self.customers: list[Customer] = []
-        self.metering = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
-        app.state.metering_settings = self.metering
-        self.reporter: UsageReporter = app.state.usage_reporter
+        self.settings = services_of(app).settings
+        self.reporter: UsageReporter = services_of(app).usage_reporter
         self.use_reporting(fast_reporting())
         # Virtual time: starts at the emulator's now; the emulator follows when the clock moves.
         self.now = datetime.fromtimestamp(emulator.now(), UTC)
 
-    def use_reporting(self, reporting: ReportingSettings) -> None:
-        self.app.state.reporting_settings = reporting
-        self.reporter.reporting = reporting
+    def use_reporting(self, reporting: dict[str, Any]) -> None:
+        """Change REPORTING_* values of the running app (the reporter reads them on every run)."""
+        for name, value in reporting.items():
+            setattr(self.settings, name, value)
 
     # -- time -------------------------------------------------------------------------------------------
 
@@ -122,28 +120,27 @@ class World:
                 {"product": product.id, "currency": "usd", "unit_amount": unit_amount, "recurring": recurring}
             )
             self.prices[mode] = price.to_dict()
-        gateway = self.app.state.stripe
+        services = services_of(self.app)
+        gateway = await services.stripe.gateway()
         for mode in self.modes:
-            async for session in session_scope(self.app.state.session_factory):
-                meter = await create_meter(
-                    session,
-                    self.app.state.settings,
-                    self.metering,
-                    gateway,
-                    MeterCreate(
-                        name=f"calls ({mode.value})",
-                        stripe_price_id=self.prices[mode]["id"],
-                        metric={"type": "event_count"},
-                        charge_by=mode,
-                    ),
-                )
-                self.meters[mode] = meter.id
+            meter = await create_meter(
+                services.database,
+                services.settings,
+                gateway,
+                MeterCreate(
+                    name=f"calls ({mode.value})",
+                    stripe_price_id=self.prices[mode]["id"],
+                    metric={"type": "event_count"},
+                    charge_by=mode,
+                ),
+            )
+            self.meters[mode] = meter.id
 
     async def add_customers(self, count: int) -> list[Customer]:
         created = []
         for index in range(count):
             email = f"reporting-{uuid.uuid4().hex[:10]}@example.com"
-            async for session in session_scope(self.app.state.session_factory):
+            async with services_of(self.app).database.write() as session:
                 user = User(email=email, name=f"Customer {index}", password_hash="not-a-login")
                 session.add(user)
                 await session.flush()
@@ -158,8 +155,8 @@ class World:
         subscription = self.stripe.v1.subscriptions.create(
             {"customer": stripe_customer.id, "items": [{"price": self.prices[m]["id"]} for m in modes]}
         )
-        data = await self.app.state.stripe.retrieve_subscription(subscription.id)
-        async for session in session_scope(self.app.state.session_factory):
+        data = await (await services_of(self.app).stripe.gateway()).retrieve_subscription(subscription.id)
+        async with services_of(self.app).database.write() as session:
             await billing.link_customer(session, user_id, stripe_customer.to_dict())
             await billing.sync_subscription(session, data, user_id=user_id)
         prices = {i["price"]["id"]: i["id"] for i in data["items"]["data"]}
@@ -192,11 +189,10 @@ class World:
                 )
             customer.hourly[_hour(moment)] = customer.hourly.get(_hour(moment), 0) + count
         events = [normalize_usage_event(i, e) for i, e in enumerate(raw)]
-        async for session in session_scope(self.app.state.session_factory):
+        async with services_of(self.app).database.write() as session:
             result = await ingest(
                 session,
-                self.app.state.settings,
-                self.metering,
+                services_of(self.app).settings,
                 events,
                 [],
                 received=len(events),

@@ -27,17 +27,15 @@ from sqlalchemy import func, select
 from portal_api.accounts.models import User
 from portal_api.billing import service as billing
 from portal_api.config import Settings
-from portal_api.db import session_scope
 from portal_api.keys.models import ApiKey
 from portal_api.keys.service import hash_key
-from portal_api.main import create_app
 from portal_api.metering.collector.tokens import create_token
 from portal_api.metering.meters.schemas import MeterCreate
 from portal_api.metering.meters.service import create_meter
 from portal_api.metering.models import UsageEvent, UsageRollup
-from portal_api.metering.settings import MeteringSettings
 from portal_api.migrate import upgrade_database
 from portal_api.reporting.models import UsageReport
+from portal_api.services import build_services
 
 ADMIN_TOKEN = "mdp_admin_" + "L" * 43
 STRIPE_KEY = "sk_test_loopback_stack"
@@ -128,6 +126,7 @@ class Stack:
             "REPORTING_RETRY_BASE_SECONDS": "0.01",
             "REPORTING_RETRY_MAX_SECONDS": "0.05",
             "REPORTING_STALE_RUN_SECONDS": "1",
+            "DB_TRANSACTION_GUARD": "raise",
         }
         values.update(extra)
         return {**os.environ, **values}
@@ -147,6 +146,7 @@ class Stack:
             stripe_max_retries=0,
             log_level="WARNING",
             log_json=False,
+            db_transaction_guard="raise",
         )
 
     def start_emulator(self) -> None:
@@ -232,7 +232,7 @@ class Seeded:
 async def seed(stack: Stack, customers: int) -> Seeded:
     """Migrate, then customers with a subscription (in the emulator, mirrored), an API key each, a meter."""
     settings = stack.settings()
-    app = create_app(settings)
+    services = build_services(settings)
     stripe = httpx.AsyncClient(
         base_url=stack.emulator_url,
         headers={"Authorization": f"Bearer {STRIPE_KEY}", "Stripe-Version": STRIPE_VERSION},
@@ -246,7 +246,8 @@ async def seed(stack: Stack, customers: int) -> Seeded:
         return body
 
     try:
-        await upgrade_database(app.state.engine)
+        await upgrade_database(services.database.write_engine())
+        await services.stripe.seed()
         product = await post("/v1/products", {"name": "Loopback API"})
         price = await post(
             "/v1/prices",
@@ -266,7 +267,7 @@ async def seed(stack: Stack, customers: int) -> Seeded:
             for index in range(customers):
                 email = f"loopback{index}-{uuid.uuid4().hex[:6]}@example.com"
                 secret = f"mdp_test_{uuid.uuid4().hex}{uuid.uuid4().hex[:11]}"
-                async for session in session_scope(app.state.session_factory):
+                async with services.database.write() as session:
                     user = User(email=email, name=f"Customer {index}", password_hash="not-a-login")
                     session.add(user)
                     await session.flush()
@@ -284,8 +285,8 @@ async def seed(stack: Stack, customers: int) -> Seeded:
                 sub = await post(
                     "/v1/subscriptions", {"customer": customer["id"], "items[0][price]": price["id"]}
                 )
-                data = await app.state.stripe.retrieve_subscription(sub["id"])
-                async for session in session_scope(app.state.session_factory):
+                data = await (await services.stripe.gateway()).retrieve_subscription(sub["id"])
+                async with services.database.write() as session:
                     await billing.link_customer(session, user_id, customer)
                     await billing.sync_subscription(session, data, user_id=user_id)
                 user_ids.append(user_id)
@@ -294,22 +295,19 @@ async def seed(stack: Stack, customers: int) -> Seeded:
         finally:
             forward = {"hours": BACKDATE_HOURS}
             (await stripe.post("/_emulator/clock/advance", json=forward)).raise_for_status()
-        async for session in session_scope(app.state.session_factory):
-            meter = await create_meter(
-                session,
-                settings,
-                MeteringSettings(_env_file=None),  # type: ignore[call-arg]
-                app.state.stripe,
-                MeterCreate(name="loopback calls", stripe_price_id=price["id"]),
-            )
-            meter_id = meter.id
+        meter = await create_meter(
+            services.database,
+            settings,
+            await services.stripe.gateway(),
+            MeterCreate(name="loopback calls", stripe_price_id=price["id"]),
+        )
+        meter_id = meter.id
+        async with services.database.write() as session:
             _, collector = await create_token(session, settings, name="loopback", created_by_user_id=None)
         return Seeded(user_ids, keys, items, meter_id, collector)
     finally:
         await stripe.aclose()
-        await app.state.stripe.aclose()
-        await app.state.stripe_gateways.aclose()
-        await app.state.engine.dispose()
+        await services.aclose()
 
 
 @dataclass
@@ -323,9 +321,9 @@ class Stored:
 
 
 async def read_stored(stack: Stack, meter_id: str) -> Stored:
-    app = create_app(stack.settings())
+    services = build_services(stack.settings())
     try:
-        async for session in session_scope(app.state.session_factory):
+        async with services.database.read() as session:
             keys = await session.execute(
                 select(UsageEvent.dedupe_key, func.count()).group_by(UsageEvent.dedupe_key)
             )
@@ -350,9 +348,7 @@ async def read_stored(stack: Stack, meter_id: str) -> Stored:
             )
         raise AssertionError("unreachable")
     finally:
-        await app.state.stripe.aclose()
-        await app.state.stripe_gateways.aclose()
-        await app.state.engine.dispose()
+        await services.aclose()
 
 
 def stripe_totals(stack: Stack, items: Iterable[str]) -> dict[str, int]:

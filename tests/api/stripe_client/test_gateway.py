@@ -19,12 +19,14 @@ import pytest
 import respx
 
 from portal_api.config import Settings
-from portal_api.errors import Conflict, NotFound, Unprocessable, UpstreamError
+from portal_api.errors import Conflict, NotFound, PortalError, Unprocessable, UpstreamError
 from portal_api.stripe_client import (
+    GatewayOptions,
     StripeAuthFailed,
     StripeGateway,
     WebhookSignatureInvalid,
     checkout_idempotency_key,
+    construct_event,
 )
 
 BASE = "http://stripe.test"
@@ -46,7 +48,7 @@ def make_settings(**overrides: Any) -> Settings:
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[StripeGateway]:
-    gw = StripeGateway(make_settings())
+    gw = StripeGateway(GatewayOptions.from_settings(make_settings()))
     yield gw
     await gw.aclose()
 
@@ -196,7 +198,7 @@ async def test_connection_error_becomes_502_upstream_error(gateway: StripeGatewa
 
 @respx.mock
 async def test_network_retries_reuse_the_idempotency_key() -> None:
-    gw = StripeGateway(make_settings(stripe_max_retries=1))
+    gw = StripeGateway(GatewayOptions.from_settings(make_settings(stripe_max_retries=1)))
     route = respx.post(f"{BASE}/v1/customers").mock(
         side_effect=[stripe_error(500, "api_error"), httpx.Response(200, json=CUSTOMER)]
     )
@@ -229,7 +231,7 @@ async def test_auth_error_is_upstream_error_that_never_echoes_the_key(
 
 
 def test_gateway_repr_and_state_hold_no_key_in_the_clear() -> None:
-    gw = StripeGateway(make_settings())
+    gw = StripeGateway(GatewayOptions.from_settings(make_settings()))
     assert SECRET_KEY not in repr(gw) and SECRET_KEY not in repr(vars(gw))
 
 
@@ -268,7 +270,7 @@ async def test_list_plans_pages_through_and_keeps_active_recurring_prices_of_act
 
 @respx.mock
 async def test_basil_subscription_gets_period_fields_from_its_items() -> None:
-    gw = StripeGateway(make_settings(stripe_api_version="2025-03-31.basil"))
+    gw = StripeGateway(GatewayOptions.from_settings(make_settings(stripe_api_version="2025-03-31.basil")))
     respx.get(f"{BASE}/v1/subscriptions/sub_1").mock(
         return_value=httpx.Response(
             200,
@@ -295,8 +297,8 @@ async def test_upcoming_invoice_uses_create_preview_from_basil_and_the_upcoming_
     upcoming = respx.get(f"{BASE}/v1/invoices/upcoming").mock(
         return_value=httpx.Response(200, json={"object": "invoice", "amount_due": 500})
     )
-    basil = StripeGateway(make_settings(stripe_api_version="2025-03-31.basil"))
-    legacy = StripeGateway(make_settings(stripe_api_version="2020-08-27"))
+    basil = StripeGateway(GatewayOptions.from_settings(make_settings(stripe_api_version="2025-03-31.basil")))
+    legacy = StripeGateway(GatewayOptions.from_settings(make_settings(stripe_api_version="2020-08-27")))
     try:
         assert (await basil.upcoming_invoice("cus_1", "sub_1"))["amount_due"] == 1000
         assert (await legacy.upcoming_invoice("cus_1", "sub_1"))["amount_due"] == 500
@@ -350,12 +352,32 @@ def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = N
     return f"t={timestamp},v1={digest}"
 
 
-def test_construct_event_accepts_a_valid_signature(gateway: StripeGateway) -> None:
+def test_construct_event_accepts_a_valid_signature() -> None:
     payload = json.dumps({"id": "evt_1", "object": "event", "type": "customer.created", "data": {}}).encode()
 
-    event = gateway.construct_event(payload, sign(payload))
+    event = construct_event(payload, sign(payload), [WEBHOOK_SECRET])
 
     assert event["id"] == "evt_1" and event["type"] == "customer.created"
+
+
+def test_construct_event_accepts_any_of_the_secrets_in_force() -> None:
+    payload = b'{"id": "evt_2", "object": "event", "type": "x"}'
+    both = ["whsec_new_after_rotation", WEBHOOK_SECRET]
+
+    assert construct_event(payload, sign(payload), both)["id"] == "evt_2"
+    assert construct_event(payload, sign(payload, secret="whsec_new_after_rotation"), both)["id"] == "evt_2"
+    with pytest.raises(WebhookSignatureInvalid):
+        construct_event(payload, sign(payload), ["whsec_new_after_rotation"])
+    with pytest.raises(WebhookSignatureInvalid):
+        construct_event(payload, sign(payload), [])
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"[" * 100_000 + b"]" * 100_000, b"{not json"])
+def test_a_correctly_signed_body_that_is_no_event_object_is_a_clear_400(body: bytes) -> None:
+    with pytest.raises(PortalError) as caught:
+        construct_event(body, sign(body), [WEBHOOK_SECRET])
+
+    assert caught.value.status == 400 and caught.value.code == "invalid_payload"
 
 
 @pytest.mark.parametrize(
@@ -363,21 +385,19 @@ def test_construct_event_accepts_a_valid_signature(gateway: StripeGateway) -> No
     [None, "", "t=1,v1=deadbeef", "garbage"],
     ids=["missing", "empty", "wrong", "garbage"],
 )
-def test_construct_event_rejects_missing_or_wrong_signatures(
-    gateway: StripeGateway, header: str | None
-) -> None:
+def test_construct_event_rejects_missing_or_wrong_signatures(header: str | None) -> None:
     payload = b'{"id": "evt_1", "object": "event", "type": "x"}'
 
     with pytest.raises(WebhookSignatureInvalid) as caught:
-        gateway.construct_event(payload, header)
+        construct_event(payload, header, [WEBHOOK_SECRET])
 
     assert caught.value.status == 400 and caught.value.code == "invalid_signature"
 
 
-def test_construct_event_rejects_other_secret_and_stale_timestamp(gateway: StripeGateway) -> None:
+def test_construct_event_rejects_other_secret_and_stale_timestamp() -> None:
     payload = b'{"id": "evt_1", "object": "event", "type": "x"}'
 
     with pytest.raises(WebhookSignatureInvalid):
-        gateway.construct_event(payload, sign(payload, secret="whsec_other"))
+        construct_event(payload, sign(payload, secret="whsec_other"), [WEBHOOK_SECRET])
     with pytest.raises(WebhookSignatureInvalid):
-        gateway.construct_event(payload, sign(payload, timestamp=int(time.time()) - 3600))
+        construct_event(payload, sign(payload, timestamp=int(time.time()) - 3600), [WEBHOOK_SECRET])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -13,6 +14,7 @@ from portal_api.billing.models import Customer, Subscription
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.config import Settings
 from portal_api.db import utcnow
+from portal_api.main import services_of
 from portal_api.webhooks.models import WebhookEvent
 from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import (
@@ -298,7 +300,7 @@ async def test_failed_apply_is_recorded_and_retried_by_the_job_until_it_succeeds
     assert event.next_attempt_at is not None and event.next_attempt_at > utcnow()
     assert await rows(app, ProvisionedCheckout) == []
 
-    inbox = app.state.webhook_inbox
+    inbox = services_of(app).webhook_inbox
     assert await inbox.retry_due() == 0  # not due yet
     assert await inbox.retry_due(now=utcnow() + timedelta(minutes=5)) == 1
 
@@ -315,7 +317,7 @@ async def test_retry_backs_off_and_gives_up_after_max_attempts(
     await subscribe(api, member, catalog["prices"]["payg"])
     emulator.add_fault("/v1/checkout/sessions/", method="GET", count=100)
     await deliver_webhooks(api, emulator, type="checkout.session.completed")
-    inbox = app.state.webhook_inbox
+    inbox = services_of(app).webhook_inbox
     delays = []
 
     for _ in range(settings.webhook_max_attempts + 2):
@@ -339,11 +341,13 @@ async def test_retry_job_picks_up_an_event_whose_inline_apply_never_ran(
     member = await sign_up(api)
     await subscribe(api, member, catalog["prices"]["free"])
     [delivery] = emulator.webhook_deliveries(type="checkout.session.completed")
-    async with app.state.session_factory() as session:  # as if the process died right after storing it
+    async with services_of(
+        app
+    ).database.write_factory() as session:  # as if the process died right after storing it
         assert await record_event(session, json.loads(delivery["payload"])) is True
         await session.commit()
 
-    assert await retry_webhook_events(app.state.webhook_inbox) == 1
+    assert await retry_webhook_events(services_of(app).webhook_inbox, asyncio.Event()) == 1
 
     [record] = await rows(app, ProvisionedCheckout)
     assert record.user_id == member.id

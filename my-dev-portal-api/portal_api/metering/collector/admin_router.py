@@ -7,7 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from portal_api.deps import AdminUser, Session, SettingsDep
+from portal_api.accounts.deps import AdminUser
+from portal_api.deps import ReadSession, Session, SettingsDep
 from portal_api.metering.collector import tokens as service
 from portal_api.metering.models import CollectorToken
 
@@ -57,7 +58,7 @@ async def create_collector_token(
 
 
 @router.get("")
-async def list_collector_tokens(_: AdminUser, session: Session) -> CollectorTokenList:
+async def list_collector_tokens(_: AdminUser, session: ReadSession) -> CollectorTokenList:
     return CollectorTokenList(
         data=[CollectorTokenOut.from_model(t) for t in await service.list_tokens(session)]
     )

@@ -14,17 +14,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal_api.deps import Session, SettingsDep
+from portal_api.config import Settings
+from portal_api.deps import ServicesDep, Session, SettingsDep
 from portal_api.errors import Unauthorized, Unprocessable
 from portal_api.metering.collector import profiles
 from portal_api.metering.collector.normalize import normalize_moesif_event
-from portal_api.metering.collector.tokens import find_token
+from portal_api.metering.collector.tokens import find_token, note_used
 from portal_api.metering.events import NormalizedEvent
 from portal_api.metering.ingest import IngestResult, Rejection, ingest
 from portal_api.metering.models import CollectorToken
 from portal_api.metering.request_body import read_json_body
-from portal_api.metering.settings import MeteringSettings, metering_settings
 
 router = APIRouter(prefix="/collector/v1", tags=["collector"])
 
@@ -42,24 +43,22 @@ COLLECTOR_CONFIG: dict[str, Any] = {
 CONFIG_ETAG = hashlib.sha256(json.dumps(COLLECTOR_CONFIG, sort_keys=True).encode()).hexdigest()[:32]
 
 
-async def collector_token(request: Request, session: Session, settings: SettingsDep) -> CollectorToken:
+async def collector_token(request: Request, services: ServicesDep) -> CollectorToken:
+    """The caller's collector token, looked up on a short read session (closed before the body is read)."""
     secret = request.headers.get(APPLICATION_ID_HEADER, "").strip()
     if not secret:
         raise Unauthorized(
             f"A collector token is required in the {APPLICATION_ID_HEADER} header",
             code="missing_application_id",
         )
-    token = await find_token(session, settings, secret)
+    async with services.database.read() as session:
+        token = await find_token(session, services.settings, secret)
     if token is None:
         raise Unauthorized("Unknown or revoked collector token", code="invalid_application_id")
     return token
 
 
 CollectorAuth = Annotated[CollectorToken, Depends(collector_token)]
-
-
-def _metering(request: Request) -> MeteringSettings:
-    return metering_settings(request.app.state)
 
 
 def _accepted(result: IngestResult) -> Response:
@@ -74,39 +73,42 @@ def _accepted(result: IngestResult) -> Response:
 
 
 async def _ingest_moesif(
-    request: Request, session: Any, settings: Any, raw_events: list[Any]
+    session: AsyncSession, settings: Settings, token: CollectorToken, raw_events: list[Any]
 ) -> IngestResult:
-    metering = _metering(request)
-    if len(raw_events) > metering.usage_max_batch_events:
+    if len(raw_events) > settings.usage_max_batch_events:
         raise Unprocessable(
-            f"A batch holds at most {metering.usage_max_batch_events} events", code="batch_too_large"
+            f"A batch holds at most {settings.usage_max_batch_events} events", code="batch_too_large"
         )
     events: list[NormalizedEvent] = []
     rejected: list[Rejection] = []
     for index, raw in enumerate(raw_events):
-        outcome = normalize_moesif_event(index, raw, metering.usage_key_header)
+        outcome = normalize_moesif_event(index, raw, settings.usage_key_header)
         (rejected if isinstance(outcome, Rejection) else events).append(outcome)  # type: ignore[arg-type]
-    return await ingest(session, settings, metering, events, rejected, received=len(raw_events))
+    result = await ingest(session, settings, events, rejected, received=len(raw_events))
+    await note_used(session, token)
+    return result
 
 
+# Each route reads the whole body before its first statement on `session`: no transaction is open while a
+# slow client trickles the body in.
 @router.post("/events", status_code=201)
 async def create_event(
-    request: Request, _: CollectorAuth, session: Session, settings: SettingsDep
+    request: Request, token: CollectorAuth, session: Session, settings: SettingsDep
 ) -> Response:
-    body = await read_json_body(request, _metering(request).usage_max_body_bytes)
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     if not isinstance(body, dict):
         raise Unprocessable("POST /v1/events takes one event object", code="invalid_event")
-    return _accepted(await _ingest_moesif(request, session, settings, [body]))
+    return _accepted(await _ingest_moesif(session, settings, token, [body]))
 
 
 @router.post("/events/batch", status_code=201)
 async def create_events_batch(
-    request: Request, _: CollectorAuth, session: Session, settings: SettingsDep
+    request: Request, token: CollectorAuth, session: Session, settings: SettingsDep
 ) -> Response:
-    body = await read_json_body(request, _metering(request).usage_max_body_bytes)
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     if not isinstance(body, list):
         raise Unprocessable("POST /v1/events/batch takes a JSON array of events", code="invalid_batch")
-    return _accepted(await _ingest_moesif(request, session, settings, body))
+    return _accepted(await _ingest_moesif(session, settings, token, body))
 
 
 @router.get("/config")
@@ -120,15 +122,19 @@ async def get_rules(_: CollectorAuth) -> JSONResponse:
 
 
 @router.post("/users", status_code=201)
-async def update_user(request: Request, _: CollectorAuth, session: Session) -> Response:
-    body = await read_json_body(request, _metering(request).usage_max_body_bytes)
+async def update_user(
+    request: Request, _: CollectorAuth, session: Session, settings: SettingsDep
+) -> Response:
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     await profiles.save_users(session, [body])
     return Response(status_code=201)
 
 
 @router.post("/users/batch", status_code=201)
-async def update_users_batch(request: Request, _: CollectorAuth, session: Session) -> Response:
-    body = await read_json_body(request, _metering(request).usage_max_body_bytes)
+async def update_users_batch(
+    request: Request, _: CollectorAuth, session: Session, settings: SettingsDep
+) -> Response:
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     if not isinstance(body, list):
         raise Unprocessable("POST /v1/users/batch takes a JSON array of users", code="invalid_batch")
     await profiles.save_users(session, body)
@@ -136,15 +142,19 @@ async def update_users_batch(request: Request, _: CollectorAuth, session: Sessio
 
 
 @router.post("/companies", status_code=201)
-async def update_company(request: Request, _: CollectorAuth, session: Session) -> Response:
-    body = await read_json_body(request, _metering(request).usage_max_body_bytes)
+async def update_company(
+    request: Request, _: CollectorAuth, session: Session, settings: SettingsDep
+) -> Response:
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     await profiles.save_companies(session, [body])
     return Response(status_code=201)
 
 
 @router.post("/companies/batch", status_code=201)
-async def update_companies_batch(request: Request, _: CollectorAuth, session: Session) -> Response:
-    body = await read_json_body(request, _metering(request).usage_max_body_bytes)
+async def update_companies_batch(
+    request: Request, _: CollectorAuth, session: Session, settings: SettingsDep
+) -> Response:
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     if not isinstance(body, list):
         raise Unprocessable("POST /v1/companies/batch takes a JSON array of companies", code="invalid_batch")
     await profiles.save_companies(session, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.config import Settings
@@ -54,13 +54,18 @@ async def revoke_token(session: AsyncSession, token_id: str) -> None:
 
 
 async def find_token(session: AsyncSession, settings: Settings, secret: str) -> CollectorToken | None:
-    token = await session.scalar(
+    """The live token for `secret` (a read: call with a read session)."""
+    return await session.scalar(
         select(CollectorToken).where(
             CollectorToken.token_hash == token_hash(settings, secret), CollectorToken.revoked_at.is_(None)
         )
     )
-    if token is not None:
-        now = utcnow()
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-            token.last_used_at = now
-    return token
+
+
+async def note_used(session: AsyncSession, token: CollectorToken) -> None:
+    """Record the token's use in the caller's write, at most once per LAST_USED_RESOLUTION."""
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        await session.execute(
+            update(CollectorToken).where(CollectorToken.id == token.id).values(last_used_at=now)
+        )

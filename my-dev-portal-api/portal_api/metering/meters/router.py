@@ -1,58 +1,40 @@
-"""HTTP routes for billing meters: /v1/admin/meters (admin user or admin token)."""
+"""HTTP routes for billing meters: /v1/admin/meters (admin user or an admin token with the admin scope)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from portal_api.deps import AdminCallerDep, Session, SettingsDep
+from portal_api.admin.deps import AdminCallerDep
+from portal_api.deps import ReadSession, ServicesDep, Session
 from portal_api.metering.meters import service
 from portal_api.metering.meters.schemas import MeterCreate, MeterList, MeterOut, MeterUpdate
-from portal_api.metering.settings import metering_settings
 
 router = APIRouter(prefix="/admin/meters", tags=["meters"])
 
 
 @router.get("")
-async def list_meters(_: AdminCallerDep, session: Session) -> MeterList:
+async def list_meters(_: AdminCallerDep, session: ReadSession) -> MeterList:
     return MeterList(data=[MeterOut.from_model(m) for m in await service.list_meters(session)])
 
 
 @router.post("", status_code=201)
-async def create_meter(
-    body: MeterCreate, request: Request, _: AdminCallerDep, session: Session, settings: SettingsDep
-) -> MeterOut:
-    meter = await service.create_meter(
-        session,
-        settings,
-        metering_settings(request.app.state),
-        getattr(request.app.state, "stripe", None),
-        body,
-    )
+async def create_meter(body: MeterCreate, _: AdminCallerDep, services: ServicesDep) -> MeterOut:
+    gateway = await services.stripe.gateway()
+    meter = await service.create_meter(services.database, services.settings, gateway, body)
     return MeterOut.from_model(meter)
 
 
 @router.get("/{meter_id}")
-async def get_meter(meter_id: str, _: AdminCallerDep, session: Session) -> MeterOut:
+async def get_meter(meter_id: str, _: AdminCallerDep, session: ReadSession) -> MeterOut:
     return MeterOut.from_model(await service.get_meter(session, meter_id))
 
 
 @router.patch("/{meter_id}")
 async def update_meter(
-    meter_id: str,
-    body: MeterUpdate,
-    request: Request,
-    _: AdminCallerDep,
-    session: Session,
-    settings: SettingsDep,
+    meter_id: str, body: MeterUpdate, _: AdminCallerDep, services: ServicesDep
 ) -> MeterOut:
-    meter = await service.update_meter(
-        session,
-        settings,
-        metering_settings(request.app.state),
-        getattr(request.app.state, "stripe", None),
-        meter_id,
-        body,
-    )
+    gateway = await services.stripe.gateway()
+    meter = await service.update_meter(services.database, services.settings, gateway, meter_id, body)
     return MeterOut.from_model(meter)
 
 

@@ -1,4 +1,4 @@
-"""HTTP routes: POST /v1/usage/events (admin token) and GET /v1/usage (the signed-in customer's own usage)."""
+"""HTTP routes: POST /v1/usage/events (admin token, `ingest` scope) and GET /v1/usage (the customer's own)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from portal_api.accounts.deps import CurrentUser
+from portal_api.admin.deps import IngestToken
 from portal_api.db import utcnow
-from portal_api.deps import AdminTokenAuth, CurrentUser, Session, SettingsDep
+from portal_api.deps import ServicesDep, Session, SettingsDep
 from portal_api.errors import Unprocessable
 from portal_api.metering.events import NormalizedEvent
 from portal_api.metering.ingest import Rejection, ingest
 from portal_api.metering.request_body import read_json_body
-from portal_api.metering.settings import metering_settings
 from portal_api.metering.usage import service
 from portal_api.metering.usage.ingest_schemas import (
     RejectedEvent,
@@ -33,17 +34,19 @@ router = APIRouter(prefix="/usage", tags=["usage"])
     },
 )
 async def ingest_usage_events(
-    request: Request, _: AdminTokenAuth, session: Session, settings: SettingsDep
+    request: Request, _: IngestToken, session: Session, settings: SettingsDep
 ) -> UsageBatchResult:
-    """Store a batch of usage events; bad events are reported by index and never drop the good ones."""
-    metering = metering_settings(request.app.state)
-    body = await read_json_body(request, metering.usage_max_body_bytes)
+    """Store a batch of usage events; bad events are reported by index and never drop the good ones.
+
+    The whole body is read before the first statement on `session`, so no transaction is open while a slow
+    client trickles it in."""
+    body = await read_json_body(request, settings.usage_max_body_bytes)
     raw_events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(raw_events, list):
         raise Unprocessable('The body must be {"events": [...]}', code="invalid_batch")
-    if len(raw_events) > metering.usage_max_batch_events:
+    if len(raw_events) > settings.usage_max_batch_events:
         raise Unprocessable(
-            f"A batch holds at most {metering.usage_max_batch_events} events", code="batch_too_large"
+            f"A batch holds at most {settings.usage_max_batch_events} events", code="batch_too_large"
         )
     events: list[NormalizedEvent] = []
     rejected: list[Rejection] = []
@@ -53,7 +56,7 @@ async def ingest_usage_events(
             rejected.append(outcome)
         else:
             events.append(outcome)
-    result = await ingest(session, settings, metering, events, rejected, received=len(raw_events))
+    result = await ingest(session, settings, events, rejected, received=len(raw_events))
     return UsageBatchResult(
         received=result.received,
         accepted=result.accepted,
@@ -65,22 +68,18 @@ async def ingest_usage_events(
 
 @router.get("")
 async def get_usage(
-    request: Request,
     user: CurrentUser,
-    session: Session,
+    services: ServicesDep,
     from_: Annotated[datetime | None, Query(alias="from", description="ISO time with offset")] = None,
     to: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
     granularity: Annotated[service.Granularity, Query()] = "hour",
 ) -> UsageReport:
     """The signed-in customer's usage per active meter; there is no way to ask for someone else's."""
-    state = request.app.state
-    if not hasattr(state, "usage_prices"):
-        state.usage_prices = service.PriceCache()
     return await service.usage_report(
-        session,
-        metering_settings(state),
-        getattr(state, "stripe", None),
-        state.usage_prices,
+        services.database,
+        services.settings,
+        services.stripe,
+        services.usage_prices,
         user_id=user.id,
         start=from_,
         end=to,

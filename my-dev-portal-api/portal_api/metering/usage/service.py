@@ -6,7 +6,6 @@ the per-hour values to send and the quantity Stripe should bill.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,13 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Subscription
-from portal_api.errors import PortalError, Unprocessable
+from portal_api.billing_provider.connection import StripeConnection
+from portal_api.config import Settings
+from portal_api.db import Database
+from portal_api.errors import Unprocessable
 from portal_api.metering.charge_by import ChargeReport, HourValue, charge_report, period_hours
 from portal_api.metering.meters.metrics import ChargeBy, from_milli
 from portal_api.metering.models import Meter
 from portal_api.metering.rollups import HOUR, compile_meter, day_of, hour_of
-from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.store import UsageStore, store_for
+from portal_api.metering.usage.prices import PriceCache
 from portal_api.metering.usage.schemas import MeterUsage, SeriesPoint, UsageReport
 from portal_api.pricing import amount_for_quantity
 
@@ -116,27 +118,6 @@ async def usage_series(
     return points
 
 
-class PriceCache:
-    """Stripe prices for estimates, kept for USAGE_PRICE_CACHE_SECONDS (per process)."""
-
-    def __init__(self) -> None:
-        self._prices: dict[str, tuple[dict[str, Any], float]] = {}
-
-    async def get(self, gateway: Any, price_id: str, ttl: float) -> dict[str, Any] | None:
-        found = self._prices.get(price_id)
-        if found and time.monotonic() - found[1] < ttl:
-            return found[0]
-        if gateway is None:
-            return None
-        try:
-            price: dict[str, Any] = await gateway.retrieve_price(price_id)
-        except PortalError as exc:
-            log.warning("usage_price_unavailable", price_id=price_id, code=exc.code)
-            return found[0] if found else None
-        self._prices[price_id] = (price, time.monotonic())
-        return price
-
-
 def estimate(price: dict[str, Any] | None, quantity: Decimal) -> int | None:
     """What Stripe would bill for the period: whole units (reports are whole units), priced like Stripe."""
     if price is None:
@@ -150,9 +131,9 @@ def estimate(price: dict[str, Any] | None, quantity: Decimal) -> int | None:
 
 
 async def usage_report(
-    session: AsyncSession,
-    metering: MeteringSettings,
-    gateway: Any,
+    database: Database,
+    settings: Settings,
+    stripe: StripeConnection,
     prices: PriceCache,
     *,
     user_id: str,
@@ -161,27 +142,37 @@ async def usage_report(
     granularity: Granularity,
     now: datetime,
 ) -> UsageReport:
-    period_start, period_end = await billing_period(session, user_id, now)
-    start = start or period_start
-    end = end or period_end
-    check_range(start, end)
-    store = store_for(session)
-    meters = (
-        await session.execute(
-            select(Meter).where(Meter.active.is_(True)).order_by(Meter.created_at, Meter.id)
-        )
-    ).scalars()
+    """The customer's usage per active meter. Rollups are read first and the session closed; the prices for
+    the estimates (cached, else from Stripe) are looked up after, with no transaction open."""
+    async with database.read() as session:
+        period_start, period_end = await billing_period(session, user_id, now)
+        start = start or period_start
+        end = end or period_end
+        check_range(start, end)
+        store = store_for(session)
+        meters = (
+            await session.execute(
+                select(Meter).where(Meter.active.is_(True)).order_by(Meter.created_at, Meter.id)
+            )
+        ).scalars()
+        measured = [
+            (
+                meter,
+                await charge_report_for(store, meter, user_id, period_start, period_end),
+                await usage_series(store, meter, user_id, start, end, granularity),
+            )
+            for meter in meters
+        ]
     out = []
-    for meter in meters:
-        report = await charge_report_for(store, meter, user_id, period_start, period_end)
-        price = await prices.get(gateway, meter.stripe_price_id, metering.usage_price_cache_seconds)
+    for meter, report, series in measured:
+        price = await prices.get(stripe, meter.stripe_price_id, settings.usage_price_cache_seconds)
         out.append(
             MeterUsage(
                 meter_id=meter.id,
                 name=meter.name,
                 metric=compile_meter(meter).metric.type,
                 charge_by=meter.charge_by,
-                series=await usage_series(store, meter, user_id, start, end, granularity),
+                series=series,
                 period_start=period_start,
                 period_end=period_end,
                 period_value=report.period_value,

@@ -1,6 +1,6 @@
 """Prometheus metrics of one app (its own CollectorRegistry) and the hooks other features call to feed them.
 
-Each app owns a `PortalMetrics` (app.state.metrics), so tests that build many apps never collide in the
+Each app owns a `PortalMetrics` (services.metrics), so tests that build many apps never collide in the
 global registry. Code without a request or app at hand (the ingest pipeline, the usage reporter, the Stripe
 gateway) calls the module-level hooks below; they update the metrics of the app handling the current request
 (a contextvar set by the observability middleware) or else of the app created last in this process (the only

@@ -1,0 +1,86 @@
+"""The `portal-api` commands, each on a service container of its own (build_services), closed at the end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from tqdm import tqdm
+
+from portal_api.accounts.service import ensure_admin
+from portal_api.admin.tokens import create_admin_token
+from portal_api.config import Settings
+from portal_api.core.container import Services
+from portal_api.migrate import upgrade_database
+from portal_api.reporting.backfill import backfill as run_backfill
+from portal_api.services import build_services, start_services
+from portal_api.worker import run_worker
+
+
+@asynccontextmanager
+async def command_services(settings: Settings) -> AsyncIterator[Services]:
+    services = build_services(settings)
+    try:
+        await start_services(services, run_jobs=False)
+        yield services
+    finally:
+        await services.aclose()
+
+
+async def migrate(settings: Settings) -> None:
+    services = build_services(settings)
+    try:
+        await upgrade_database(services.database.write_engine())
+    finally:
+        await services.aclose()
+    print("database is up to date")
+
+
+async def create_admin(
+    settings: Settings, email: str, password: str, with_token: bool, scopes: list[str]
+) -> None:
+    async with command_services(settings) as services:
+        password_hash = await services.passwords.hash(password)
+        async with services.database.write() as session:
+            user = await ensure_admin(session, email=email, password_hash=password_hash)
+            secret = None
+            if with_token:
+                _, secret = await create_admin_token(
+                    session, settings, name="cli", created_by_user_id=user.id, scopes=scopes
+                )
+        print(f"admin {user.email} ready")
+        if secret is not None:
+            print(f"admin API token with scopes {', '.join(scopes)} (shown once): {secret}")
+
+
+async def worker(settings: Settings, stop: asyncio.Event) -> None:
+    await run_worker(settings, stop=stop)
+
+
+async def backfill(
+    settings: Settings, start: datetime, end: datetime, meter_id: str | None, stop: asyncio.Event
+) -> int:
+    """Report [start, end); prints the outcome; the exit code is 0 when everything due was sent."""
+    async with command_services(settings) as services:
+        bar = tqdm(total=0, unit="report", desc="backfill")
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        try:
+            result = await run_backfill(
+                services.usage_reporter, start, end, meter_id=meter_id, progress=progress, stop=stop
+            )
+        finally:
+            bar.close()
+    print(
+        f"backfill {result.status}: {result.sent} sent, {result.corrections} corrections, "
+        f"{result.failed} failed, {result.rejected} rejected, {result.skipped} skipped"
+    )
+    for error in result.errors[:10]:
+        print(f"  {error}")
+    return 0 if result.status in ("succeeded", "partial") else 1

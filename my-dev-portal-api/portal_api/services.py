@@ -1,0 +1,80 @@
+"""`build_services(settings)`: the one place that builds the service container every process runs on.
+
+The API (main.create_app), `portal-api worker` and every CLI command call it and close what it returns
+with `Services.aclose()`. Building does no I/O; `start_services` migrates (when asked), seeds the stored
+Stripe configuration from STRIPE_* and the bootstrap admin, and starts the background jobs when wanted.
+"""
+
+from __future__ import annotations
+
+from portal_api.admin.tokens import AdminTokenCache
+from portal_api.billing_provider.connection import StripeConnection
+from portal_api.bootstrap import bootstrap_admin
+from portal_api.config import Settings
+from portal_api.core import metrics
+from portal_api.core.changes import SESSION_INFO_KEY, ChangeFeed
+from portal_api.core.container import Services
+from portal_api.core.jobs import JobRunner
+from portal_api.core.transactions import set_guard_mode
+from portal_api.db import Database, create_engine
+from portal_api.jobs import register_jobs
+from portal_api.keys import cache as key_cache
+from portal_api.keys.verify import KeyVerifier
+from portal_api.metering.usage.prices import PriceCache
+from portal_api.migrate import upgrade_database
+from portal_api.observability.health import DatabaseGauges, StripeProbe
+from portal_api.plans.service import PlanCatalog
+from portal_api.protection.client_ip import ClientAddresses
+from portal_api.protection.rate_limit import RateLimits
+from portal_api.reporting.reporter import UsageReporter
+from portal_api.security import Passwords, SessionTokens
+from portal_api.webhooks.service import WebhookInbox
+
+
+def build_services(settings: Settings) -> Services:
+    set_guard_mode(settings.db_transaction_guard)
+    changes = ChangeFeed()
+    database = Database(
+        create_engine(settings.database_url, echo=settings.database_echo),
+        session_info={SESSION_INFO_KEY: changes},
+    )
+    stripe = StripeConnection(settings, database, changes)
+    key_verifier = KeyVerifier(settings, database)
+    key_cache.listen(changes, key_verifier.cache)
+    admin_tokens = AdminTokenCache(ttl_seconds=settings.key_verify_cache_seconds)
+    changes.subscribe("admin_tokens", admin_tokens.clear)
+    portal_metrics = metrics.PortalMetrics()
+    metrics.set_process_default(portal_metrics)
+    clients = ClientAddresses(settings.trusted_proxies)
+    return Services(
+        settings=settings,
+        database=database,
+        changes=changes,
+        passwords=Passwords(settings),
+        session_tokens=SessionTokens(settings),
+        stripe=stripe,
+        key_verifier=key_verifier,
+        admin_tokens=admin_tokens,
+        plan_catalog=PlanCatalog(stripe, ttl_seconds=settings.plans_cache_seconds),
+        webhook_inbox=WebhookInbox(database, stripe, settings),
+        usage_reporter=UsageReporter(database, settings, stripe),
+        usage_prices=PriceCache(),
+        metrics=portal_metrics,
+        database_gauges=DatabaseGauges(portal_metrics, settings.metrics_db_refresh_seconds),
+        stripe_probe=StripeProbe(settings.health_stripe_cache_seconds),
+        client_addresses=clients,
+        rate_limits=RateLimits(settings, clients) if settings.rate_limit_enabled else None,
+        jobs=JobRunner(),
+    )
+
+
+async def start_services(services: Services, *, run_jobs: bool, report_soon: bool = False) -> None:
+    """Migrate (RUN_MIGRATIONS_ON_START), seed the Stripe configuration and the bootstrap admin, and start
+    the scheduled jobs when `run_jobs`."""
+    if services.settings.run_migrations_on_start:
+        await upgrade_database(services.database.write_engine())
+    await services.stripe.seed()
+    await bootstrap_admin(services)
+    if run_jobs:
+        register_jobs(services, report_soon=report_soon)
+        services.jobs.start()
