@@ -36,8 +36,10 @@ from portal_api.errors import PortalError
 from portal_api.metering.rollups import HOUR, hour_of
 from portal_api.reporting import ledger
 from portal_api.reporting.ledger import ClaimedRow
+from portal_api.reporting.ledger_planning import restore_heads, write_plan
 from portal_api.reporting.models import ReportRun, ReportStatus
-from portal_api.reporting.planner import Plan, Planner, restore_heads, write_plan
+from portal_api.reporting.planner import Planner
+from portal_api.reporting.report_plan import Plan
 from portal_api.reporting.stripe_usage import Outcome, send_report
 from portal_api.reporting.targets import load_targets, price_routes, refresh_subscriptions
 from portal_api.stripe_client import StripeAuthFailed, StripeGateway
