@@ -4,29 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from my_dev_portal.api_client import ApiError, Meter, MeterTestResult, Plan
+from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.admin_meters import CHARGE_BY_FROM_PRICE, AdminMetersState
 from my_dev_portal.state.auth import AuthState
+from tests.portal.api_objects import meter, meter_test_result, plan, tier
 from tests.portal.fakes import FakeApi, redirect_path, run, signed_in_admin
 
 PLANS = [
-    Plan(
+    plan(
         price_id="price_free",
         product_id="prod_api",
         product_name="My API",
         nickname="Free",
-        currency="usd",
         unit_amount=0,
     ),
-    Plan(
+    plan(
         price_id="price_graduated",
         product_id="prod_api",
         product_name="My API",
         nickname="Pay as you go",
-        currency="usd",
         billing_scheme="tiered",
         tiers_mode="graduated",
-        tiers=[{"up_to": 1000, "unit_amount": 0}, {"up_to": None, "unit_amount": 2}],
+        tiers=[tier(up_to=1000, unit_amount=0), tier(up_to=None, unit_amount=2)],
         usage_type="metered",
     ),
 ]
@@ -69,7 +68,7 @@ def sent(fake_api: FakeApi, method: str) -> dict[str, Any]:
 
 async def test_meters_are_listed_and_only_metered_prices_are_offered(fake_api: FakeApi, state) -> None:
     fake_api.meter_list = [
-        Meter(
+        meter(
             id="mtr_1",
             name="Item reads",
             stripe_price_id="price_graduated",
@@ -236,7 +235,7 @@ async def test_metric_price_and_charge_by_errors_are_shown_next_to_their_fields(
 
 async def test_editing_a_meter_fills_the_builder_and_saves_with_patch(fake_api: FakeApi, state) -> None:
     fake_api.meter_list = [
-        Meter(
+        meter(
             id="mtr_1",
             name="Item reads",
             stripe_price_id="price_graduated",
@@ -267,7 +266,7 @@ async def test_editing_a_meter_fills_the_builder_and_saves_with_patch(fake_api: 
 
 async def test_a_tree_deeper_than_the_builder_is_edited_as_json(fake_api: FakeApi, state) -> None:
     deep = {"or": [{"and": [{"or": [{"field": "method", "op": "eq", "value": "GET"}]}]}]}
-    fake_api.meter_list = [Meter(id="mtr_1", name="Deep", stripe_price_id="price_graduated", filters=deep)]
+    fake_api.meter_list = [meter(id="mtr_1", name="Deep", stripe_price_id="price_graduated", filters=deep)]
     page = await meters_page(state, fake_api)
     await run(AdminMetersState.edit_meter, page, "mtr_1")
     assert page.json_mode
@@ -293,7 +292,7 @@ async def test_json_mode_round_trips_and_reports_bad_json(fake_api: FakeApi, sta
 
 
 async def test_deleting_asks_first_then_deletes(fake_api: FakeApi, state) -> None:
-    fake_api.meter_list = [Meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
+    fake_api.meter_list = [meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
     page = await meters_page(state, fake_api)
     await run(AdminMetersState.ask_delete, page, "mtr_1", "Item reads")
     assert page.confirming_delete
@@ -306,22 +305,18 @@ async def test_deleting_asks_first_then_deletes(fake_api: FakeApi, state) -> Non
 
 
 async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, state) -> None:
-    fake_api.meter_list = [Meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
-    fake_api.test_result = MeterTestResult.model_validate(
-        {
-            "pass": True,
-            "reason": None,
-            "currency": "usd",
-            "subscription_id": "sub_1",
-            "customer_id": "cus_1",
-            "ours": {"usage_quantity": "1500", "reported_quantity": "1500", "amount": 1000},
-            "stripe": {"quantity": "1500", "amount": 1000, "amount_due": 1000},
-            "difference": 0,
-            "checks": [
-                {"name": "stripe_connection", "ok": True, "detail": "connected"},
-                {"name": "invoice_preview", "ok": True, "detail": "as we compute"},
-            ],
-        }
+    fake_api.meter_list = [meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
+    fake_api.test_result = meter_test_result(
+        currency="usd",
+        subscription_id="sub_1",
+        customer_id="cus_1",
+        ours={"usage_quantity": "1500", "reported_quantity": "1500", "amount": 1000},
+        stripe={"quantity": "1500", "amount": 1000, "amount_due": 1000},
+        difference=0,
+        checks=[
+            {"name": "stripe_connection", "ok": True, "detail": "connected"},
+            {"name": "invoice_preview", "ok": True, "detail": "as we compute"},
+        ],
     )
     page = await meters_page(state, fake_api)
     events = await run(AdminMetersState.run_test, page, "mtr_1")
@@ -338,8 +333,8 @@ async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, st
 
 
 async def test_meter_test_failure_says_why(fake_api: FakeApi, state) -> None:
-    fake_api.test_result = MeterTestResult.model_validate(
-        {
+    fake_api.test_result = meter_test_result(
+        **{
             "pass": False,
             "reason": "No active subscription has the meter's price price_graduated",
             "checks": [{"name": "subscription", "ok": False, "detail": "No active subscription"}],

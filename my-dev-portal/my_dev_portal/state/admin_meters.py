@@ -111,7 +111,7 @@ def _money(amount: int | None, currency: str | None) -> str:
     return format_money(amount, currency)
 
 
-def _quantity(value: float | None) -> str:
+def _quantity(value: str | None) -> str:
     return "—" if value is None else format_count(value)
 
 

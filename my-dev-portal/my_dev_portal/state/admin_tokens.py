@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import reflex as rx
 
-from my_dev_portal.api_client import AdminToken, AdminTokenCreated, ApiError, PortalApi
+from my_dev_portal.api_client import (
+    AdminToken,
+    AdminTokenCreated,
+    ApiError,
+    CollectorToken,
+    CollectorTokenCreated,
+    PortalApi,
+)
 from my_dev_portal.prices import format_date
 from my_dev_portal.state.admin import admin_api, refused
 
@@ -25,7 +33,7 @@ class TokenView:
     active: bool = True
 
 
-def token_view(kind: str, token: AdminToken) -> TokenView:
+def token_view(kind: str, token: AdminToken | CollectorToken) -> TokenView:
     return TokenView(
         id=token.id,
         kind=kind,
@@ -37,11 +45,11 @@ def token_view(kind: str, token: AdminToken) -> TokenView:
     )
 
 
-async def _list(api: PortalApi, kind: str) -> list[AdminToken]:
+async def _list(api: PortalApi, kind: str) -> Sequence[AdminToken | CollectorToken]:
     return await (api.admin_tokens() if kind == "admin" else api.collector_tokens())
 
 
-async def _create(api: PortalApi, kind: str, name: str) -> AdminTokenCreated:
+async def _create(api: PortalApi, kind: str, name: str) -> AdminTokenCreated | CollectorTokenCreated:
     return await (api.create_admin_token(name) if kind == "admin" else api.create_collector_token(name))
 
 
@@ -88,7 +96,7 @@ class AdminTokensState(rx.State):
         self.loaded = True
         return None
 
-    def _set(self, kind: str, tokens: list[AdminToken]) -> None:
+    def _set(self, kind: str, tokens: Sequence[AdminToken | CollectorToken]) -> None:
         views = [token_view(kind, token) for token in tokens]
         if kind == "admin":
             self.admin_tokens = views
