@@ -281,12 +281,17 @@ async def run(handler: Any, state: Any, *args: Any) -> list[Any]:
     """Run an event handler's function as Reflex would, collecting what it returns or yields."""
     result = handler.fn(state, *args)
     if hasattr(result, "__aiter__"):
-        return [item async for item in result if item is not None]
+        # Each yield may be one event or a list of them, as a return may.
+        return [event async for item in result for event in _events(item)]
     if hasattr(result, "__await__"):
         result = await result
+    return _events(result)
+
+
+def _events(result: Any) -> list[Any]:
     if result is None:
         return []
-    return list(result) if isinstance(result, list | tuple) else [result]
+    return [item for item in result if item is not None] if isinstance(result, list | tuple) else [result]
 
 
 def redirect_path(events: list[Any]) -> str | None:

@@ -10,7 +10,7 @@ import reflex as rx
 
 from my_dev_portal.api_client import AdminCustomer, AdminCustomerDetail, ApiError, CustomerMeterUsage
 from my_dev_portal.prices import EN_DASH, format_count, format_date
-from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.admin_base import AdminState
 from my_dev_portal.state.admin_meters import CHARGE_BY_LABELS
 from my_dev_portal.state.dashboard import STATUS_COLORS
 
@@ -78,11 +78,9 @@ def customer_view(customer: AdminCustomer | AdminCustomerDetail) -> CustomerView
     )
 
 
-class AdminCustomersState(rx.State):
+class AdminCustomersState(AdminState, rx.State):
     """`/admin/customers`, and `/admin/customers/detail?user_id=...` for one customer."""
 
-    loaded: bool = False
-    error: str = ""
     search: str = ""
     customers: list[CustomerView] = []
     total: int = 0
@@ -106,19 +104,15 @@ class AdminCustomersState(rx.State):
 
     @rx.event
     async def load(self):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             customers = await api.customers()
         except ApiError as exc:
             self.loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"Customers could not be loaded: {exc.message}"
-            return None
+            return await self._failed(exc, "Customers could not be loaded")
         self.customers = [customer_view(customer) for customer in customers.data]
         self.total = customers.total
         self.loaded = True
@@ -129,20 +123,19 @@ class AdminCustomersState(rx.State):
         self.detail_loaded = False
         self.detail_error = ""
         user_id = self.router.url.query_parameters.get("user_id", "")
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
         if not user_id:
             self.detail_error = "No customer was chosen."
             self.detail_loaded = True
             return None
-        auth, api = found
         try:
             customer = await api.customer(user_id)
         except ApiError as exc:
             self.detail_loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                return refused
             self.detail_error = exc.message
             return None
         self._show_detail(customer)

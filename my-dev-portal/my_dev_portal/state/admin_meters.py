@@ -11,7 +11,7 @@ import reflex as rx
 from my_dev_portal.api_client import ApiError, Meter, MeterTestResult, Plan
 from my_dev_portal.prices import describe_plan, format_count, format_money
 from my_dev_portal.state import admin_filters as filters
-from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.admin_base import AdminState
 from my_dev_portal.state.admin_filters import FilterGroup, FilterRow
 
 METRIC_LABELS = {
@@ -115,11 +115,9 @@ def _quantity(value: str | None) -> str:
     return "—" if value is None else format_count(value)
 
 
-class AdminMetersState(rx.State):
+class AdminMetersState(AdminState, rx.State):
     """The meters page: list, form, delete confirmation and the last Meter Test result."""
 
-    loaded: bool = False
-    error: str = ""
     meters: list[MeterView] = []
     price_choices: list[PriceChoice] = []
     # The meters as the API sent them, to fill the edit form.
@@ -190,19 +188,15 @@ class AdminMetersState(rx.State):
 
     @rx.event
     async def load(self):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             meters = await api.meters()
         except ApiError as exc:
             self.loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"Meters could not be loaded: {exc.message}"
-            return None
+            return await self._failed(exc, "Meters could not be loaded")
         self._show(meters)
         try:
             plans = await api.plans()
@@ -218,11 +212,11 @@ class AdminMetersState(rx.State):
         self.meters = [meter_view(meter) for meter in meters]
 
     async def _reload(self) -> None:
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return
         try:
-            self._show(await found[1].meters())
+            self._show(await api.meters())
         except ApiError as exc:
             self.error = f"Meters could not be loaded: {exc.message}"
 
@@ -499,10 +493,9 @@ class AdminMetersState(rx.State):
     async def save_meter(self):
         self._clear_errors()
         body = self._body()
-        found = await admin_api(self)
-        if body is None or found is None:
+        api = await self._admin_api()
+        if body is None or api is None:
             return
-        auth, api = found
         self.saving = True
         yield
         try:
@@ -512,8 +505,8 @@ class AdminMetersState(rx.State):
                 meter = await api.create_meter(body)
         except ApiError as exc:
             self.saving = False
-            if exc.status in (401, 403):
-                yield refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                yield refused
                 return
             self._show_save_error(exc)
             return
@@ -538,18 +531,14 @@ class AdminMetersState(rx.State):
     @rx.event
     async def delete_confirmed(self):
         meter_id, self.delete_id, self.delete_name = self.delete_id, "", ""
-        found = await admin_api(self)
-        if not meter_id or found is None:
+        api = await self._admin_api()
+        if not meter_id or api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             await api.delete_meter(meter_id)
         except ApiError as exc:
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"The meter could not be deleted: {exc.message}"
-            return None
+            return await self._failed(exc, "The meter could not be deleted")
         if self.editing_id == meter_id:
             self.form_open, self.editing_id = False, ""
         if self.testing_id == meter_id:
@@ -561,10 +550,9 @@ class AdminMetersState(rx.State):
 
     @rx.event
     async def run_test(self, meter_id: str):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return
-        auth, api = found
         self.testing_id = meter_id
         self.test_ran = False
         self.test_error = ""
@@ -575,8 +563,8 @@ class AdminMetersState(rx.State):
             result = await api.test_meter(meter_id)
         except ApiError as exc:
             self.testing_id = ""
-            if exc.status in (401, 403):
-                yield refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                yield refused
                 return
             self.test_error = f"Meter Test could not run: {exc.message}"
             return

@@ -16,7 +16,7 @@ from my_dev_portal.api_client import (
     PortalApi,
 )
 from my_dev_portal.prices import format_date
-from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.admin_base import AdminState
 
 MAX_TOKEN_NAME = 100
 KINDS = ("admin", "collector")
@@ -53,9 +53,7 @@ async def _create(api: PortalApi, kind: str, name: str) -> AdminTokenCreated | C
     return await (api.create_admin_token(name) if kind == "admin" else api.create_collector_token(name))
 
 
-class AdminTokensState(rx.State):
-    loaded: bool = False
-    error: str = ""
+class AdminTokensState(AdminState, rx.State):
     busy: bool = False
     admin_tokens: list[TokenView] = []
     collector_tokens: list[TokenView] = []
@@ -78,18 +76,17 @@ class AdminTokensState(rx.State):
     @rx.event
     async def load(self):
         self.revealed_kind = self.revealed_name = self.revealed_secret = ""
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         for kind in KINDS:
             try:
                 tokens = await _list(api, kind)
             except ApiError as exc:
-                if exc.status in (401, 403):
+                if (refused := await self._refusal(exc)) is not None:
                     self.loaded = True
-                    return refused(auth, exc)
+                    return refused
                 self.error = f"The {kind} tokens could not be loaded: {exc.message}"
                 continue
             self._set(kind, tokens)
@@ -116,18 +113,17 @@ class AdminTokensState(rx.State):
         if len(name) > MAX_TOKEN_NAME:
             setattr(self, error_field, f"Use at most {MAX_TOKEN_NAME} characters.")
             return None
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.busy = True
         try:
             created = await _create(api, kind, name)
             self._set(kind, await _list(api, kind))
         except ApiError as exc:
             self.busy = False
-            if exc.status in (401, 403):
-                return refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                return refused
             setattr(self, error_field, exc.message)
             return None
         self.busy = False
@@ -151,10 +147,9 @@ class AdminTokensState(rx.State):
     async def revoke_confirmed(self):
         kind, token_id = self.revoke_kind, self.revoke_id
         self.revoke_kind = self.revoke_id = self.revoke_name = ""
-        found = await admin_api(self)
-        if not token_id or kind not in KINDS or found is None:
+        api = await self._admin_api()
+        if not token_id or kind not in KINDS or api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             if kind == "admin":
@@ -163,7 +158,5 @@ class AdminTokensState(rx.State):
                 await api.revoke_collector_token(token_id)
             self._set(kind, await _list(api, kind))
         except ApiError as exc:
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"The token could not be revoked: {exc.message}"
+            return await self._failed(exc, "The token could not be revoked")
         return None
