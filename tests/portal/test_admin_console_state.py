@@ -307,6 +307,69 @@ async def test_revoking_a_token_asks_first(fake_api: FakeApi, state) -> None:
     assert [t.active for t in page.admin_tokens] == [False] and not page.confirming_revoke
 
 
+async def test_a_new_admin_token_gets_verify_and_ingest_unless_the_admin_chooses(
+    fake_api: FakeApi, state
+) -> None:
+    page = await tokens_page(state)
+    assert page.new_scopes == ["verify", "ingest"]
+    await run(AdminTokensState.create, page, "admin", {"name": "gateway"})
+    await run(AdminTokensState.set_new_scope, page, "admin", True)
+    await run(AdminTokensState.set_new_scope, page, "ingest", False)
+    assert page.new_scopes == ["admin", "verify"]  # listed in one order, however ticked
+    await run(AdminTokensState.create, page, "admin", {"name": "console-bot"})
+    assert fake_api.called("create_admin_token") == [
+        ("gateway", ["verify", "ingest"]),
+        ("console-bot", ["admin", "verify"]),
+    ]
+    assert [t.scopes for t in page.admin_tokens] == [["verify", "ingest"], ["admin", "verify"]]
+    assert page.new_scopes == ["verify", "ingest"]  # back to the default for the next token
+
+
+async def test_a_token_needs_at_least_one_scope(fake_api: FakeApi, state) -> None:
+    page = await tokens_page(state)
+    for scope in ("verify", "ingest"):
+        await run(AdminTokensState.set_new_scope, page, scope, False)
+    await run(AdminTokensState.create, page, "admin", {"name": "nothing"})
+    assert page.new_scopes_error == "Choose at least one scope." and page.admin_name_error == ""
+    assert fake_api.called("create_admin_token") == []
+    await run(AdminTokensState.create, page, "collector", {"name": "moesif"})  # collectors have none
+    assert fake_api.called("create_collector_token") == [("moesif",)]
+
+
+async def test_an_admin_changes_an_existing_tokens_scopes(fake_api: FakeApi, state) -> None:
+    await fake_api.create_admin_token("gateway")
+    page = await tokens_page(state)
+    [token] = page.admin_tokens
+    await run(AdminTokensState.ask_scopes, page, token.id, token.name, token.scopes)
+    assert page.editing_scopes and page.scopes_chosen == ["verify", "ingest"]
+    await run(AdminTokensState.set_chosen_scope, page, "ingest", False)
+    await run(AdminTokensState.set_chosen_scope, page, "verify", False)
+    await run(AdminTokensState.save_scopes, page)
+    assert page.scopes_error == "Choose at least one scope." and page.editing_scopes
+    await run(AdminTokensState.set_chosen_scope, page, "admin", True)
+    events = await run(AdminTokensState.save_scopes, page)
+    assert fake_api.called("update_admin_token_scopes") == [("admin_1", ["admin"])]
+    assert [t.scopes for t in page.admin_tokens] == [["admin"]]
+    assert not page.editing_scopes and events  # the dialog closes with a toast
+
+
+async def test_a_refused_scope_change_stays_in_the_dialog(fake_api: FakeApi, state) -> None:
+    await fake_api.create_admin_token("gateway")
+    page = await tokens_page(state)
+    await run(AdminTokensState.ask_scopes, page, "admin_1", "gateway", ["verify"])
+    fake_api.fail["update_admin_token_scopes"] = ApiError(
+        409, "last_admin_token", "Keep at least one token with the admin scope"
+    )
+    await run(AdminTokensState.save_scopes, page)
+    assert page.editing_scopes and page.scopes_error == "Keep at least one token with the admin scope"
+    assert not page.scopes_saving
+    fake_api.fail["update_admin_token_scopes"] = ApiError(401, "not_signed_in", "Sign in first")
+    events = await run(AdminTokensState.save_scopes, page)
+    assert redirect_path(events) == "/login?next=/admin/tokens"
+    await run(AdminTokensState.set_scopes_dialog_open, page, False)
+    assert not page.editing_scopes and page.scopes_chosen == []
+
+
 async def test_overview_shows_system_health_when_the_api_reports_it(fake_api: FakeApi, state) -> None:
     fake_api.health = admin_health(
         status="degraded",
