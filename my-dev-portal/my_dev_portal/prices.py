@@ -1,4 +1,4 @@
-"""Stripe prices described in words, from integer minor units, the way Stripe's own pricing pages do."""
+"""Stripe prices in words, from minor units (fractions of a cent too), as Stripe's pricing pages say them."""
 
 from __future__ import annotations
 
@@ -63,11 +63,16 @@ def currency_decimals(currency: str) -> int:
     return 2
 
 
-def format_money(amount: int, currency: str) -> str:
-    """`amount` in `currency`'s minor units, for people: 1234, "usd" -> "$12.34"; 500, "jpy" -> "¥500"."""
+def format_money(amount: int | Decimal, currency: str) -> str:
+    """`amount` in `currency`'s minor units, for people: 1234, "usd" -> "$12.34"; 500, "jpy" -> "¥500".
+
+    A fraction of a minor unit keeps its digits: Decimal("0.5"), "usd" -> "$0.005".
+    """
     decimals = currency_decimals(currency)
-    value = Decimal(abs(amount)).scaleb(-decimals)
-    number = f"{value:,.{decimals}f}"
+    value = abs(Decimal(amount)).scaleb(-decimals)
+    exponent = value.normalize().as_tuple().exponent
+    places = max(decimals, -exponent if isinstance(exponent, int) else 0)
+    number = f"{value:,.{places}f}"
     sign = "-" if amount < 0 else ""
     code = currency.lower()
     if code in _SYMBOLS:
@@ -75,11 +80,23 @@ def format_money(amount: int, currency: str) -> str:
     return f"{sign}{number} {code.upper()}"
 
 
-def format_count(value: float) -> str:
-    """A quantity with thousands separators; whole numbers without decimals."""
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
+def format_count(value: float | Decimal | str) -> str:
+    """A quantity with thousands separators; whole numbers without decimals.
+
+    The API sends quantities as decimal strings ("1500.5"), counts as numbers.
+    """
+    number = Decimal(str(value))
+    if number == number.to_integral_value():
+        return f"{int(number):,}"
+    return f"{number:,.2f}"
+
+
+def unit_amount(price: Plan | Tier) -> Decimal:
+    """The price of one unit in minor units: Stripe's `unit_amount_decimal` when set, which can be a
+    fraction of a cent ("0.5"), else `unit_amount`."""
+    if price.unit_amount_decimal is not None:
+        return Decimal(price.unit_amount_decimal)
+    return Decimal(price.unit_amount or 0)
 
 
 def format_date(moment: datetime | None) -> str:
@@ -135,14 +152,14 @@ class PlanView:
         return " · ".join(part for part in parts if part)
 
 
-def _unit_price(amount: int | None, currency: str, unit: str) -> str:
-    return f"{format_money(amount or 0, currency)} per {unit}"
+def _unit_price(price: Plan | Tier, currency: str, unit: str) -> str:
+    return f"{format_money(unit_amount(price), currency)} per {unit}"
 
 
 def _tier_price(tier: Tier, currency: str, unit: str) -> str:
-    if tier.flat_amount and not tier.unit_amount:
+    if tier.flat_amount and not unit_amount(tier):
         return f"{format_money(tier.flat_amount, currency)} flat"
-    price = _unit_price(tier.unit_amount, currency, unit)
+    price = _unit_price(tier, currency, unit)
     if tier.flat_amount:
         price += f" + {format_money(tier.flat_amount, currency)} flat"
     return price
@@ -181,9 +198,8 @@ def _usage_cadence(plan: Plan) -> str:
     return f"{cadence}, billed on usage"
 
 
-def describe_plan(plan: Plan) -> PlanView:
-    """Everything the pricing table says about `plan`."""
-    unit = plan.unit_label or DEFAULT_UNIT
+def describe_plan(plan: Plan, unit: str = DEFAULT_UNIT) -> PlanView:
+    """Everything the pricing table says about `plan`, whose usage is counted in `unit`s."""
     metered = plan.usage_type == "metered"
     notes: list[str] = []
     rows: list[TierRow] = []
@@ -197,17 +213,17 @@ def describe_plan(plan: Plan) -> PlanView:
             tier_heading = f"Graduated pricing: each {unit} is priced by its tier"
     elif plan.transform_quantity and plan.transform_quantity.divide_by > 1:
         package = plan.transform_quantity.divide_by
-        headline = f"{format_money(plan.unit_amount or 0, plan.currency)} per {package:,} {plural(unit)}"
+        headline = f"{format_money(unit_amount(plan), plan.currency)} per {package:,} {plural(unit)}"
         direction = "up" if plan.transform_quantity.round == "up" else "down"
         notes.append(f"Billed in packages of {package:,}; partial packages are rounded {direction}.")
     elif metered:
-        headline = _unit_price(plan.unit_amount, plan.currency, unit)
+        headline = _unit_price(plan, plan.currency, unit)
     else:
-        headline = format_money(plan.unit_amount or 0, plan.currency)
+        headline = format_money(unit_amount(plan), plan.currency)
     return PlanView(
         price_id=plan.price_id,
-        title=plan.nickname or plan.product_name,
-        product_name=plan.product_name,
+        title=plan.nickname or plan.product_name or "",
+        product_name=plan.product_name or "",
         nickname=plan.nickname or "",
         description=plan.product_description or "",
         headline=headline,

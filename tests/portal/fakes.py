@@ -8,6 +8,7 @@ from typing import Any
 from reflex.event import EventSpec
 
 from my_dev_portal.api_client import (
+    DEFAULT_TOKEN_SCOPES,
     AdminCustomerDetail,
     AdminHealth,
     AdminToken,
@@ -18,6 +19,8 @@ from my_dev_portal.api_client import (
     BillingProvider,
     CheckoutCompletion,
     CheckoutSession,
+    CollectorToken,
+    CollectorTokenCreated,
     CreatedKey,
     CustomerList,
     Meter,
@@ -25,14 +28,17 @@ from my_dev_portal.api_client import (
     Plan,
     ReportRunList,
     Subscription,
+    TokenScope,
     UpcomingInvoice,
     Usage,
     User,
 )
 from my_dev_portal.state.auth import AuthState
+from tests.portal import api_objects
 
-USER = User(id="usr_1", email="ada@example.com", name="Ada", is_admin=False)
-ADMIN = User(id="usr_admin", email="grace@example.com", name="Grace", is_admin=True)
+USER = api_objects.user()
+ADMIN = api_objects.user(id="usr_admin", email="grace@example.com", name="Grace", is_admin=True)
+TOKEN_CREATED_AT = datetime(2026, 11, 24, tzinfo=UTC)
 
 
 class FakeApi:
@@ -55,20 +61,15 @@ class FakeApi:
         self.portal_url = "http://127.0.0.1:12111/billing_portal/bps_1"
         self._next_key = 1
         # Admin console.
-        self.provider = BillingProvider(
-            secret_key_set=True,
-            secret_key_last4="4242",
-            mode="test",
-            api_version="2020-08-27",
-            webhook={"url": "http://api.test/v1/webhooks/stripe", "signing_secret_set": True},
-        )
+        self.provider: BillingProvider = api_objects.billing_provider()
         self.meter_list: list[Meter] = []
         self.health: AdminHealth | None = None
         self.test_result: MeterTestResult | None = None
-        self.customer_list = CustomerList()
+        self.customer_list: CustomerList = api_objects.customer_list()
         self.customer_detail: AdminCustomerDetail | None = None
-        self.runs = ReportRunList()
-        self.tokens_by_kind: dict[str, list[AdminToken]] = {"admin": [], "collector": []}
+        self.runs: ReportRunList = api_objects.report_runs()
+        self.admin_token_list: list[AdminToken] = []
+        self.collector_token_list: list[CollectorToken] = []
         self._next_meter = 1
 
     def _record(self, method: str, *args: Any) -> None:
@@ -81,13 +82,12 @@ class FakeApi:
 
     async def signup(self, email: str, password: str, name: str | None = None) -> AuthResult:
         self._record("signup", email, password, name)
-        return AuthResult(
-            user=self.user.model_copy(update={"email": email, "name": name}), token="tok_signup"
-        )
+        user = self.user.model_copy(update={"email": email, "name": name})
+        return AuthResult(user=user, token="tok_signup", expires_at=datetime(2026, 12, 1, tzinfo=UTC))
 
     async def login(self, email: str, password: str) -> AuthResult:
         self._record("login", email, password)
-        return AuthResult(user=self.user, token="tok_login")
+        return AuthResult(user=self.user, token="tok_login", expires_at=datetime(2026, 12, 1, tzinfo=UTC))
 
     async def logout(self) -> None:
         self._record("logout")
@@ -124,13 +124,12 @@ class FakeApi:
     def _new_key(self, name: str) -> CreatedKey:
         number = self._next_key
         self._next_key += 1
-        key = CreatedKey(
+        key = api_objects.created_key(
             id=f"key_{number}",
             name=name,
             prefix=f"mdp_{number:04d}",
             secret=f"mdp_{number:04d}_secret",
             created_at=datetime(2026, 11, 24, tzinfo=UTC),
-            status="active",
         )
         self.key_list.append(ApiKey.model_validate(key.model_dump(exclude={"secret"})))
         return key
@@ -190,9 +189,7 @@ class FakeApi:
 
     async def create_meter(self, body: dict[str, Any]) -> Meter:
         self._record("create_meter", body)
-        meter = Meter.model_validate(
-            {"id": f"mtr_{self._next_meter}", "charge_by": body.get("charge_by", "sum_during_period"), **body}
-        )
+        meter = api_objects.meter(id=f"mtr_{self._next_meter}", **body)
         self._next_meter += 1
         self.meter_list.append(meter)
         return meter
@@ -226,41 +223,56 @@ class FakeApi:
         self._record("report_runs")
         return self.runs
 
-    def _new_token(self, kind: str, name: str) -> AdminTokenCreated:
-        tokens = self.tokens_by_kind[kind]
-        prefix = f"mdp_{kind}_{len(tokens) + 1:04d}"
-        created = AdminTokenCreated(
-            id=f"{kind}_{len(tokens) + 1}", name=name, prefix=prefix, token=f"{prefix}_secret"
-        )
-        tokens.append(AdminToken.model_validate(created.model_dump(exclude={"token"})))
-        return created
-
     async def admin_tokens(self) -> list[AdminToken]:
         self._record("admin_tokens")
-        return list(self.tokens_by_kind["admin"])
+        return list(self.admin_token_list)
 
-    async def create_admin_token(self, name: str) -> AdminTokenCreated:
-        self._record("create_admin_token", name)
-        return self._new_token("admin", name)
+    async def create_admin_token(
+        self, name: str, scopes: list[TokenScope] | None = None
+    ) -> AdminTokenCreated:
+        self._record("create_admin_token", name, scopes)
+        number = len(self.admin_token_list) + 1
+        token = api_objects.admin_token(
+            id=f"admin_{number}",
+            name=name,
+            prefix=f"mdp_admin_{number:04d}",
+            created_at=TOKEN_CREATED_AT,
+            scopes=list(DEFAULT_TOKEN_SCOPES if scopes is None else scopes),
+        )
+        self.admin_token_list.append(token)
+        return AdminTokenCreated.model_validate(token.model_dump() | {"token": f"{token.prefix}_secret"})
+
+    async def update_admin_token_scopes(self, token_id: str, scopes: list[TokenScope]) -> AdminToken:
+        self._record("update_admin_token_scopes", token_id, scopes)
+        token = next(token for token in self.admin_token_list if token.id == token_id)
+        token.scopes = list(scopes)
+        return token
 
     async def revoke_admin_token(self, token_id: str) -> None:
         self._record("revoke_admin_token", token_id)
-        self._revoke("admin", token_id)
+        for token in self.admin_token_list:
+            if token.id == token_id:
+                token.revoked_at = datetime(2026, 11, 25, tzinfo=UTC)
 
-    async def collector_tokens(self) -> list[AdminToken]:
+    async def collector_tokens(self) -> list[CollectorToken]:
         self._record("collector_tokens")
-        return list(self.tokens_by_kind["collector"])
+        return list(self.collector_token_list)
 
-    async def create_collector_token(self, name: str) -> AdminTokenCreated:
+    async def create_collector_token(self, name: str) -> CollectorTokenCreated:
         self._record("create_collector_token", name)
-        return self._new_token("collector", name)
+        number = len(self.collector_token_list) + 1
+        token = api_objects.collector_token(
+            id=f"collector_{number}",
+            name=name,
+            prefix=f"mdp_collector_{number:04d}",
+            created_at=TOKEN_CREATED_AT,
+        )
+        self.collector_token_list.append(token)
+        return CollectorTokenCreated.model_validate(token.model_dump() | {"token": f"{token.prefix}_secret"})
 
     async def revoke_collector_token(self, token_id: str) -> None:
         self._record("revoke_collector_token", token_id)
-        self._revoke("collector", token_id)
-
-    def _revoke(self, kind: str, token_id: str) -> None:
-        for token in self.tokens_by_kind[kind]:
+        for token in self.collector_token_list:
             if token.id == token_id:
                 token.revoked_at = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -269,12 +281,17 @@ async def run(handler: Any, state: Any, *args: Any) -> list[Any]:
     """Run an event handler's function as Reflex would, collecting what it returns or yields."""
     result = handler.fn(state, *args)
     if hasattr(result, "__aiter__"):
-        return [item async for item in result if item is not None]
+        # Each yield may be one event or a list of them, as a return may.
+        return [event async for item in result for event in _events(item)]
     if hasattr(result, "__await__"):
         result = await result
+    return _events(result)
+
+
+def _events(result: Any) -> list[Any]:
     if result is None:
         return []
-    return list(result) if isinstance(result, list | tuple) else [result]
+    return [item for item in result if item is not None] if isinstance(result, list | tuple) else [result]
 
 
 def redirect_path(events: list[Any]) -> str | None:

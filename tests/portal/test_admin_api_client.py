@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from my_dev_portal.api_client import MAX_CUSTOMERS, ApiError, HttpPortalApi
+from tests.portal.api_objects import admin_token
 
 BASE = "http://api.test"
 
@@ -54,8 +55,9 @@ async def test_meter_test_reads_pass_and_string_quantities() -> None:
     result = await client(handler).test_meter("mtr/1")
     assert seen[0].method == "POST" and seen[0].url.raw_path == b"/v1/admin/meters/mtr%2F1/test"
     assert json.loads(seen[0].content) == {}
-    assert result.passed and result.ours and result.ours.usage_quantity == 1500.5
-    assert result.stripe and result.stripe.quantity == 1500
+    # Decimals stay the strings the API sends; the page formats them (prices.format_count).
+    assert result.passed and result.ours and result.ours.usage_quantity == "1500.5"
+    assert result.stripe and result.stripe.quantity == "1500"
 
 
 async def test_customers_ask_for_a_full_page_and_report_the_total() -> None:
@@ -103,3 +105,36 @@ async def test_revoking_a_collector_token_accepts_no_content() -> None:
         return httpx.Response(204)
 
     await client(handler).revoke_collector_token("ct_1")
+
+
+def _token(**fields: object) -> dict[str, object]:
+    return admin_token(**fields).model_dump(mode="json")
+
+
+async def test_a_new_admin_token_is_asked_for_with_its_scopes() -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(201, json=_token(scopes=["admin"]) | {"token": "mdp_admin_secret"})
+
+    created = await client(handler).create_admin_token("console-bot", ["admin"])
+    await client(handler).create_admin_token("gateway")
+    assert [(r.method, r.url.path) for r in sent] == [("POST", "/v1/admin/tokens")] * 2
+    assert [json.loads(r.content) for r in sent] == [
+        {"name": "console-bot", "scopes": ["admin"]},
+        {"name": "gateway"},
+    ]
+    assert (created.scopes, created.token) == (["admin"], "mdp_admin_secret")
+
+
+async def test_changing_a_tokens_scopes_is_a_patch_of_the_scopes() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.raw_path) == ("PATCH", b"/v1/admin/tokens/adm%2F1")
+        assert json.loads(request.content) == {"scopes": ["verify"]}
+        return httpx.Response(200, json=_token(id="adm/1", scopes=["verify"]))
+
+    token = await client(handler).update_admin_token_scopes("adm/1", ["verify"])
+    assert (token.id, token.scopes) == ("adm/1", ["verify"])
+
+

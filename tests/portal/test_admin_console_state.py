@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from my_dev_portal.api_client import AdminCustomerDetail, AdminHealth, ApiError, CustomerList, ReportRunList
+from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.admin import AdminGuardState, AdminOverviewState, lag_text
 from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
-from my_dev_portal.state.admin_customers import AdminCustomersState
+from my_dev_portal.state.admin_customers import AdminCustomersState, customer_view
 from my_dev_portal.state.admin_report_runs import AdminReportRunsState
 from my_dev_portal.state.admin_tokens import AdminTokensState
 from my_dev_portal.state.auth import AuthState
+from tests.portal.api_objects import (
+    admin_health,
+    customer,
+    customer_detail,
+    customer_list,
+    report_run,
+    report_runs,
+)
 from tests.portal.fakes import ADMIN, FakeApi, redirect_path, run, signed_in_admin
 
-CUSTOMER = {
-    "user_id": "usr_7",
-    "email": "lin@example.com",
-    "name": "Lin",
-    "stripe_customer_id": "cus_7",
-    "subscription": {
-        "id": "sub_7",
-        "status": "active",
-        "price_id": "price_graduated",
-        "plan_nickname": "Pay as you go",
-        "current_period_start": "2026-11-01T00:00:00Z",
-        "current_period_end": "2026-12-01T00:00:00Z",
-    },
+CUSTOMER_USAGE = {
     "usage": [
         {
             "meter_id": "mtr_1",
@@ -40,12 +36,19 @@ CUSTOMER = {
     "last_reports": [
         {
             "id": 9,
+            "subscription_item_id": "si_7",
             "meter_id": "mtr_1",
             "hour": "2026-11-24T17:00:00Z",
+            "revision": 0,
+            "kind": "usage",
             "action": "increment",
             "quantity": "2",
+            "carried": False,
             "status": "failed",
+            "attempts": 3,
             "last_error": "Stripe did not answer",
+            "report_timestamp": None,
+            "sent_at": None,
         }
     ],
 }
@@ -97,14 +100,10 @@ async def test_a_signed_in_customer_is_not_an_admin(fake_api: FakeApi, state) ->
 
 
 async def test_overview_summarises_billing_webhooks_meters_and_reporting(fake_api: FakeApi, state) -> None:
-    fake_api.runs = ReportRunList.model_validate(
-        {
-            "data": [
-                {"id": "rrun_2", "kind": "meter_test", "status": "failed"},
-                {"id": "rrun_1", "kind": "hourly", "status": "partial"},
-            ],
-            "lag_seconds": 7500,
-        }
+    fake_api.runs = report_runs(
+        report_run(id="rrun_2", kind="meter_test", status="failed"),
+        report_run(id="rrun_1", kind="hourly", status="partial"),
+        lag_seconds=7500,
     )
     page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
     await run(AdminOverviewState.load, page)
@@ -141,7 +140,7 @@ async def test_secret_key_is_only_shown_as_set_with_its_last_four(fake_api: Fake
     page = await provider_page(state)
     assert (page.secret_key_set, page.secret_key_hint, page.mode) == (True, "…4242", "test")
     assert page.webhook_url == "http://api.test/v1/webhooks/stripe"
-    assert page.reporting == ""
+    assert page.reporting == "Usage records (legacy metered billing)"
     assert not any("sk_" in str(value) for value in page.dict().values())
 
 
@@ -181,7 +180,7 @@ async def test_removing_a_stored_secret_sends_an_empty_value(fake_api: FakeApi, 
 
 
 async def test_customers_are_listed_with_usage_and_can_be_searched(fake_api: FakeApi, state) -> None:
-    fake_api.customer_list = CustomerList.model_validate({"data": [CUSTOMER], "total": 1})
+    fake_api.customer_list = customer_list(customer(**CUSTOMER_USAGE))
     page = await signed_in_admin(await state(AdminCustomersState, url="/admin/customers", token="tok_admin"))
     await run(AdminCustomersState.load, page)
     [row] = page.customers
@@ -199,7 +198,7 @@ async def test_customers_are_listed_with_usage_and_can_be_searched(fake_api: Fak
 
 
 async def test_customer_detail_comes_from_the_user_id_in_the_url(fake_api: FakeApi, state) -> None:
-    fake_api.customer_detail = AdminCustomerDetail.model_validate(CUSTOMER)
+    fake_api.customer_detail = customer_detail(**CUSTOMER_USAGE)
     url = "/admin/customers/detail?user_id=usr_7"
     page = await signed_in_admin(await state(AdminCustomersState, url=url, token="tok_admin"))
     await run(AdminCustomersState.load_detail, page)
@@ -228,24 +227,18 @@ async def test_unknown_customer_shows_the_apis_message(fake_api: FakeApi, state)
 
 async def test_report_runs_show_status_counts_lag_and_errors(fake_api: FakeApi, state) -> None:
     started = datetime(2026, 11, 24, 17, 5, tzinfo=UTC)
-    fake_api.runs = ReportRunList.model_validate(
-        {
-            "data": [
-                {
-                    "id": "rrun_1",
-                    "kind": "hourly",
-                    "status": "partial",
-                    "started_at": started,
-                    "finished_at": started.replace(second=3),
-                    "planned": 10,
-                    "sent": 8,
-                    "failed": 2,
-                    "lag_seconds": 3900,
-                    "errors": [{"subscription_item_id": "si_7", "error": "Stripe did not answer"}],
-                }
-            ],
-            "lag_seconds": 3900,
-        }
+    fake_api.runs = report_runs(
+        report_run(
+            status="partial",
+            started_at=started,
+            finished_at=started.replace(second=3),
+            planned=10,
+            sent=8,
+            failed=2,
+            lag_seconds=3900,
+            errors=[{"subscription_item_id": "si_7", "error": "Stripe did not answer"}],
+        ),
+        lag_seconds=3900,
     )
     page = await signed_in_admin(
         await state(AdminReportRunsState, url="/admin/report-runs", token="tok_admin")
@@ -314,17 +307,83 @@ async def test_revoking_a_token_asks_first(fake_api: FakeApi, state) -> None:
     assert [t.active for t in page.admin_tokens] == [False] and not page.confirming_revoke
 
 
+async def test_a_new_admin_token_gets_verify_and_ingest_unless_the_admin_chooses(
+    fake_api: FakeApi, state
+) -> None:
+    page = await tokens_page(state)
+    assert page.new_scopes == ["verify", "ingest"]
+    await run(AdminTokensState.create, page, "admin", {"name": "gateway"})
+    await run(AdminTokensState.set_new_scope, page, "admin", True)
+    await run(AdminTokensState.set_new_scope, page, "ingest", False)
+    assert page.new_scopes == ["admin", "verify"]  # listed in one order, however ticked
+    await run(AdminTokensState.create, page, "admin", {"name": "console-bot"})
+    assert fake_api.called("create_admin_token") == [
+        ("gateway", ["verify", "ingest"]),
+        ("console-bot", ["admin", "verify"]),
+    ]
+    assert [t.scopes for t in page.admin_tokens] == [["verify", "ingest"], ["admin", "verify"]]
+    assert page.new_scopes == ["verify", "ingest"]  # back to the default for the next token
+
+
+async def test_a_token_needs_at_least_one_scope(fake_api: FakeApi, state) -> None:
+    page = await tokens_page(state)
+    for scope in ("verify", "ingest"):
+        await run(AdminTokensState.set_new_scope, page, scope, False)
+    await run(AdminTokensState.create, page, "admin", {"name": "nothing"})
+    assert page.new_scopes_error == "Choose at least one scope." and page.admin_name_error == ""
+    assert fake_api.called("create_admin_token") == []
+    await run(AdminTokensState.create, page, "collector", {"name": "moesif"})  # collectors have none
+    assert fake_api.called("create_collector_token") == [("moesif",)]
+
+
+async def test_an_admin_changes_an_existing_tokens_scopes(fake_api: FakeApi, state) -> None:
+    await fake_api.create_admin_token("gateway")
+    page = await tokens_page(state)
+    [token] = page.admin_tokens
+    await run(AdminTokensState.ask_scopes, page, token.id, token.name, token.scopes)
+    assert page.editing_scopes and page.scopes_chosen == ["verify", "ingest"]
+    await run(AdminTokensState.set_chosen_scope, page, "ingest", False)
+    await run(AdminTokensState.set_chosen_scope, page, "verify", False)
+    await run(AdminTokensState.save_scopes, page)
+    assert page.scopes_error == "Choose at least one scope." and page.editing_scopes
+    await run(AdminTokensState.set_chosen_scope, page, "admin", True)
+    events = await run(AdminTokensState.save_scopes, page)
+    assert fake_api.called("update_admin_token_scopes") == [("admin_1", ["admin"])]
+    assert [t.scopes for t in page.admin_tokens] == [["admin"]]
+    assert not page.editing_scopes and events  # the dialog closes with a toast
+
+
+async def test_a_refused_scope_change_stays_in_the_dialog(fake_api: FakeApi, state) -> None:
+    await fake_api.create_admin_token("gateway")
+    page = await tokens_page(state)
+    await run(AdminTokensState.ask_scopes, page, "admin_1", "gateway", ["verify"])
+    fake_api.fail["update_admin_token_scopes"] = ApiError(
+        409, "last_admin_token", "Keep at least one token with the admin scope"
+    )
+    await run(AdminTokensState.save_scopes, page)
+    assert page.editing_scopes and page.scopes_error == "Keep at least one token with the admin scope"
+    assert not page.scopes_saving
+    fake_api.fail["update_admin_token_scopes"] = ApiError(401, "not_signed_in", "Sign in first")
+    events = await run(AdminTokensState.save_scopes, page)
+    assert redirect_path(events) == "/login?next=/admin/tokens"
+    await run(AdminTokensState.set_scopes_dialog_open, page, False)
+    assert not page.editing_scopes and page.scopes_chosen == []
+
+
 async def test_overview_shows_system_health_when_the_api_reports_it(fake_api: FakeApi, state) -> None:
-    fake_api.health = AdminHealth.model_validate(
-        {
-            "status": "degraded",
+    fake_api.health = admin_health(
+        status="degraded",
+        database={"status": "ok", "latency_ms": 1.7},
+        stripe={
+            "status": "error",
+            "reachable": False,
+            "latency_ms": None,
+            "error": "upstream_error",
             "checked_at": "2026-11-24T18:00:00Z",
-            "database": {"status": "ok", "latency_ms": 1.7},
-            "stripe": {"status": "error", "reachable": False, "latency_ms": None, "error": "upstream_error"},
-            "webhook_inbox": {"pending": 2, "failed": 1, "last_received_at": None},
-            "reporting": {"available": True},
-            "ingest": {"events_last_hour": 12345},
-        }
+            "cached": False,
+        },
+        webhook_inbox={"pending": 2, "failed": 1, "last_received_at": None},
+        ingest={"events_last_hour": 12345},
     )
     page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
     await run(AdminOverviewState.load, page)
@@ -339,3 +398,11 @@ async def test_overview_without_a_health_endpoint_hides_the_system_section(fake_
     page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
     await run(AdminOverviewState.load, page)
     assert page.loaded and page.system_status == ""
+
+
+def test_usage_is_in_sync_when_the_decimals_are_equal_however_written() -> None:
+    usage = {"meter_id": "mtr_1", "name": "API calls", "charge_by": "sum_during_period"}
+    usage |= {"subscription_item_id": "si_7", "unreported_reports": 0}
+    same = customer(usage=[usage | {"usage_quantity": "1500", "reported_quantity": "1500.0"}])
+    behind = customer(usage=[usage | {"usage_quantity": "1500.5", "reported_quantity": "1500"}])
+    assert [customer_view(c).behind for c in customer_list(same, behind).data] == [False, True]

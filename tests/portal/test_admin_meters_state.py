@@ -1,35 +1,39 @@
-"""AdminMetersState: list, price picker, filter builder -> API body, inline errors, edit, Meter Test."""
+"""The meters page's States: list, price picker, filter builder -> API body, inline errors, edit, delete,
+Meter Test."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from my_dev_portal.api_client import ApiError, Meter, MeterTestResult, Plan
-from my_dev_portal.state.admin_meters import CHARGE_BY_FROM_PRICE, AdminMetersState
+from my_dev_portal.api_client import ApiError
+from my_dev_portal.state.admin_meter_delete import MeterDeleteState
+from my_dev_portal.state.admin_meter_form import CHARGE_BY_FROM_PRICE, MeterFormState
+from my_dev_portal.state.admin_meter_test import MeterTestState
+from my_dev_portal.state.admin_meters import AdminMetersState
 from my_dev_portal.state.auth import AuthState
+from tests.portal.api_objects import meter, meter_test_result, plan, tier
 from tests.portal.fakes import FakeApi, redirect_path, run, signed_in_admin
 
 PLANS = [
-    Plan(
+    plan(
         price_id="price_free",
         product_id="prod_api",
         product_name="My API",
         nickname="Free",
-        currency="usd",
         unit_amount=0,
     ),
-    Plan(
+    plan(
         price_id="price_graduated",
         product_id="prod_api",
         product_name="My API",
         nickname="Pay as you go",
-        currency="usd",
         billing_scheme="tiered",
         tiers_mode="graduated",
-        tiers=[{"up_to": 1000, "unit_amount": 0}, {"up_to": None, "unit_amount": 2}],
+        tiers=[tier(up_to=1000, unit_amount=0), tier(up_to=None, unit_amount=2)],
         usage_type="metered",
     ),
 ]
+S = TypeVar("S", bound=AdminMetersState)
 STORED_FILTER = {
     "and": [
         {"field": "route", "op": "eq", "value": "/v1/items/{id}"},
@@ -44,22 +48,23 @@ STORED_FILTER = {
 }
 
 
-async def meters_page(state, fake_api: FakeApi) -> AdminMetersState:
+async def meters_page(state, fake_api: FakeApi, part: type[S] = AdminMetersState) -> S:  # type: ignore[assignment]
+    """The loaded meters page, or `part` of it: one of its substates (form, Meter Test, delete)."""
     fake_api.plan_list = PLANS
     page = await signed_in_admin(await state(AdminMetersState, url="/admin/meters", token="tok_admin"))
     await run(AdminMetersState.load, page)
     fake_api.calls.clear()
-    return page
+    return await page.get_state(part)
 
 
-async def fill(page: AdminMetersState, name: str = "API calls") -> None:
-    await run(AdminMetersState.new_meter, page)
-    await run(AdminMetersState.set_form_name, page, name)
+async def fill(page: MeterFormState, name: str = "API calls") -> None:
+    await run(MeterFormState.new_meter, page)
+    await run(MeterFormState.set_form_name, page, name)
 
 
-async def set_row(page: AdminMetersState, group: int, row: int, **values: str) -> None:
+async def set_row(page: MeterFormState, group: int, row: int, **values: str) -> None:
     for prop, value in values.items():
-        await run(AdminMetersState.set_row, page, group, row, prop, value)
+        await run(MeterFormState.set_row, page, group, row, prop, value)
 
 
 def sent(fake_api: FakeApi, method: str) -> dict[str, Any]:
@@ -69,7 +74,7 @@ def sent(fake_api: FakeApi, method: str) -> dict[str, Any]:
 
 async def test_meters_are_listed_and_only_metered_prices_are_offered(fake_api: FakeApi, state) -> None:
     fake_api.meter_list = [
-        Meter(
+        meter(
             id="mtr_1",
             name="Item reads",
             stripe_price_id="price_graduated",
@@ -99,8 +104,8 @@ async def test_meters_are_listed_and_only_metered_prices_are_offered(fake_api: F
 async def test_new_meter_starts_on_the_first_metered_price_with_one_empty_condition(
     fake_api: FakeApi, state
 ) -> None:
-    page = await meters_page(state, fake_api)
-    await run(AdminMetersState.new_meter, page)
+    page = await meters_page(state, fake_api, MeterFormState)
+    await run(MeterFormState.new_meter, page)
     assert page.form_open and not page.editing
     assert page.form_price_id == "price_graduated"
     assert page.selected_price_summary.startswith("Starts at")
@@ -108,19 +113,19 @@ async def test_new_meter_starts_on_the_first_metered_price_with_one_empty_condit
 
 
 async def test_builder_rows_and_groups_become_the_apis_filter_tree(fake_api: FakeApi, state) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     await fill(page)
     await set_row(page, -1, 0, value="/v1/items/{id}")
-    await run(AdminMetersState.add_row, page, -1)
+    await run(MeterFormState.add_row, page, -1)
     await set_row(page, -1, 1, field="status", value="2xx")
-    await run(AdminMetersState.add_group, page)
+    await run(MeterFormState.add_group, page)
     await set_row(page, 0, 0, field="metadata", key="plan", value="pro")
-    await run(AdminMetersState.add_row, page, 0)
+    await run(MeterFormState.add_row, page, 0)
     await set_row(page, 0, 1, field="request.headers", key="x-units", op="gt", value="5")
-    await run(AdminMetersState.add_row, page, -1)  # left blank: skipped, not an error
-    await run(AdminMetersState.set_form_metric, page, "unique_users")
-    await run(AdminMetersState.set_form_charge_by, page, "max_during_period")
-    await run(AdminMetersState.save_meter, page)
+    await run(MeterFormState.add_row, page, -1)  # left blank: skipped, not an error
+    await run(MeterFormState.set_form_metric, page, "unique_users")
+    await run(MeterFormState.set_form_charge_by, page, "max_during_period")
+    await run(MeterFormState.save_meter, page)
 
     body = sent(fake_api, "create_meter")
     assert body == {
@@ -147,15 +152,29 @@ async def test_builder_rows_and_groups_become_the_apis_filter_tree(fake_api: Fak
     assert [meter.name for meter in page.meters] == ["API calls"]
 
 
+async def test_the_list_the_form_reloads_reaches_the_browser(fake_api: FakeApi, state) -> None:
+    """The form is a substate; the list it reloads after saving lives on its parent, in the parent's delta."""
+    form = await meters_page(state, fake_api, MeterFormState)
+    root = form.parent_state
+    while root.parent_state is not None:
+        root = root.parent_state
+    root._clean()
+    await fill(form)
+    await run(MeterFormState.save_meter, form)
+    delta = root.get_delta()
+    assert any(name.startswith("meters") for name in delta[AdminMetersState.get_full_name()])
+    assert any(name.startswith("form_open") for name in delta[MeterFormState.get_full_name()])
+
+
 async def test_no_condition_means_every_event_and_charge_by_follows_the_price(
     fake_api: FakeApi, state
 ) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     await fill(page)
-    await run(AdminMetersState.remove_row, page, -1, 0)
-    await run(AdminMetersState.set_filter_mode, page, ["or"])
+    await run(MeterFormState.remove_row, page, -1, 0)
+    await run(MeterFormState.set_filter_mode, page, ["or"])
     assert page.filter_mode == "or"
-    await run(AdminMetersState.save_meter, page)
+    await run(MeterFormState.save_meter, page)
     body = sent(fake_api, "create_meter")
     assert body["filters"] is None
     assert "charge_by" not in body
@@ -163,7 +182,7 @@ async def test_no_condition_means_every_event_and_charge_by_follows_the_price(
 
 
 async def test_changing_a_field_drops_ops_it_does_not_take(fake_api: FakeApi, state) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     await fill(page)
     await set_row(page, -1, 0, field="user", op="exists")
     assert not page.filter_rows[0].needs_value
@@ -176,16 +195,16 @@ async def test_changing_a_field_drops_ops_it_does_not_take(fake_api: FakeApi, st
 
 
 async def test_incomplete_rows_are_marked_before_calling_the_api(fake_api: FakeApi, state) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     await fill(page, name=" ")
     await set_row(page, -1, 0, field="request.headers", value="gold")
-    await run(AdminMetersState.add_row, page, -1)
+    await run(MeterFormState.add_row, page, -1)
     await set_row(page, -1, 1, field="status", op="lt")
     await set_row(page, -1, 1, key="")  # untouched value: blank row, skipped
-    await run(AdminMetersState.add_row, page, -1)
+    await run(MeterFormState.add_row, page, -1)
     await set_row(page, -1, 2, field="metadata", key="plan")
-    await run(AdminMetersState.set_form_metric, page, "sum")
-    await run(AdminMetersState.save_meter, page)
+    await run(MeterFormState.set_form_metric, page, "sum")
+    await run(MeterFormState.save_meter, page)
     assert fake_api.called("create_meter") == []
     assert page.name_error
     assert page.metric_error.startswith("Name the numeric field")
@@ -197,12 +216,12 @@ async def test_incomplete_rows_are_marked_before_calling_the_api(fake_api: FakeA
 
 
 async def test_filter_error_from_the_api_lands_on_its_row(fake_api: FakeApi, state) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     await fill(page)
     await set_row(page, -1, 0, value="/v1/items")
-    await run(AdminMetersState.add_group, page)
+    await run(MeterFormState.add_group, page)
     await set_row(page, 0, 0, field="method", value="GET")
-    await run(AdminMetersState.add_row, page, 0)
+    await run(MeterFormState.add_row, page, 0)
     await set_row(page, 0, 1, field="status", value="7xx")
     fake_api.fail["create_meter"] = ApiError(
         422,
@@ -210,7 +229,7 @@ async def test_filter_error_from_the_api_lands_on_its_row(fake_api: FakeApi, sta
         "filters.and[1].or[1]: status value must be a code like 404, a class like '2xx' or a range",
         {"path": "filters.and[1].or[1]"},
     )
-    await run(AdminMetersState.save_meter, page)
+    await run(MeterFormState.save_meter, page)
     assert page.form_open and not page.saving
     assert page.filter_groups[0].rows[1].error.startswith("status value must be a code")
     assert [row.error for row in page.filter_rows] == [""]
@@ -220,7 +239,7 @@ async def test_filter_error_from_the_api_lands_on_its_row(fake_api: FakeApi, sta
 async def test_metric_price_and_charge_by_errors_are_shown_next_to_their_fields(
     fake_api: FakeApi, state
 ) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     cases = [
         (ApiError(422, "invalid_metric", "metric.field: sum needs a numeric field"), "metric_error"),
         (ApiError(422, "price_not_metered", "Price price_free is licensed"), "price_error"),
@@ -230,13 +249,13 @@ async def test_metric_price_and_charge_by_errors_are_shown_next_to_their_fields(
     for error, field in cases:
         await fill(page)
         fake_api.fail["create_meter"] = error
-        await run(AdminMetersState.save_meter, page)
+        await run(MeterFormState.save_meter, page)
         assert getattr(page, field) == error.message, field
 
 
 async def test_editing_a_meter_fills_the_builder_and_saves_with_patch(fake_api: FakeApi, state) -> None:
     fake_api.meter_list = [
-        Meter(
+        meter(
             id="mtr_1",
             name="Item reads",
             stripe_price_id="price_graduated",
@@ -245,8 +264,8 @@ async def test_editing_a_meter_fills_the_builder_and_saves_with_patch(fake_api: 
             charge_by="sum_during_period",
         )
     ]
-    page = await meters_page(state, fake_api)
-    await run(AdminMetersState.edit_meter, page, "mtr_1")
+    page = await meters_page(state, fake_api, MeterFormState)
+    await run(MeterFormState.edit_meter, page, "mtr_1")
     assert page.editing and not page.json_mode
     assert [(r.field, r.value) for r in page.filter_rows] == [("route", "/v1/items/{id}"), ("status", "2xx")]
     [group] = page.filter_groups
@@ -256,8 +275,8 @@ async def test_editing_a_meter_fills_the_builder_and_saves_with_patch(fake_api: 
         ("weight", "", "gt", "5"),
     ]
     assert (page.form_metric, page.form_sum_field) == ("sum", "weight")
-    await run(AdminMetersState.set_form_active, page, False)
-    await run(AdminMetersState.save_meter, page)
+    await run(MeterFormState.set_form_active, page, False)
+    await run(MeterFormState.save_meter, page)
     [(meter_id, body)] = fake_api.called("update_meter")
     assert meter_id == "mtr_1"
     assert body["filters"] == STORED_FILTER
@@ -267,64 +286,79 @@ async def test_editing_a_meter_fills_the_builder_and_saves_with_patch(fake_api: 
 
 async def test_a_tree_deeper_than_the_builder_is_edited_as_json(fake_api: FakeApi, state) -> None:
     deep = {"or": [{"and": [{"or": [{"field": "method", "op": "eq", "value": "GET"}]}]}]}
-    fake_api.meter_list = [Meter(id="mtr_1", name="Deep", stripe_price_id="price_graduated", filters=deep)]
-    page = await meters_page(state, fake_api)
-    await run(AdminMetersState.edit_meter, page, "mtr_1")
+    fake_api.meter_list = [meter(id="mtr_1", name="Deep", stripe_price_id="price_graduated", filters=deep)]
+    page = await meters_page(state, fake_api, MeterFormState)
+    await run(MeterFormState.edit_meter, page, "mtr_1")
     assert page.json_mode
-    await run(AdminMetersState.toggle_json_mode, page)
+    await run(MeterFormState.toggle_json_mode, page)
     assert page.json_mode and "keep editing it as JSON" in page.filter_error
-    await run(AdminMetersState.save_meter, page)
+    await run(MeterFormState.save_meter, page)
     assert fake_api.called("update_meter")[0][1]["filters"] == deep
 
 
 async def test_json_mode_round_trips_and_reports_bad_json(fake_api: FakeApi, state) -> None:
-    page = await meters_page(state, fake_api)
+    page = await meters_page(state, fake_api, MeterFormState)
     await fill(page)
     await set_row(page, -1, 0, field="method", value="POST")
-    await run(AdminMetersState.toggle_json_mode, page)
+    await run(MeterFormState.toggle_json_mode, page)
     assert '"value": "POST"' in page.filter_json
-    await run(AdminMetersState.set_filter_json, page, "{not json")
-    await run(AdminMetersState.toggle_json_mode, page)
+    await run(MeterFormState.set_filter_json, page, "{not json")
+    await run(MeterFormState.toggle_json_mode, page)
     assert page.json_mode and page.filter_error.startswith("The JSON is not valid")
-    await run(AdminMetersState.set_filter_json, page, '{"field": "status", "op": "eq", "value": "5xx"}')
-    await run(AdminMetersState.toggle_json_mode, page)
+    await run(MeterFormState.set_filter_json, page, '{"field": "status", "op": "eq", "value": "5xx"}')
+    await run(MeterFormState.toggle_json_mode, page)
     assert not page.json_mode
     assert [(r.field, r.value) for r in page.filter_rows] == [("status", "5xx")]
 
 
 async def test_deleting_asks_first_then_deletes(fake_api: FakeApi, state) -> None:
-    fake_api.meter_list = [Meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
-    page = await meters_page(state, fake_api)
-    await run(AdminMetersState.ask_delete, page, "mtr_1", "Item reads")
+    fake_api.meter_list = [meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
+    page = await meters_page(state, fake_api, MeterDeleteState)
+    await run(MeterDeleteState.ask_delete, page, "mtr_1", "Item reads")
     assert page.confirming_delete
-    await run(AdminMetersState.set_delete_dialog_open, page, False)
+    await run(MeterDeleteState.set_delete_dialog_open, page, False)
     assert not page.confirming_delete and fake_api.called("delete_meter") == []
-    await run(AdminMetersState.ask_delete, page, "mtr_1", "Item reads")
-    await run(AdminMetersState.delete_confirmed, page)
+    await run(MeterDeleteState.ask_delete, page, "mtr_1", "Item reads")
+    await run(MeterDeleteState.delete_confirmed, page)
     assert fake_api.called("delete_meter") == [("mtr_1",)]
     assert page.meters == []
 
 
+async def test_deleting_the_meter_on_screen_closes_its_form_and_its_test_result(
+    fake_api: FakeApi, state
+) -> None:
+    fake_api.meter_list = [meter(id="mtr_1", name="Item reads"), meter(id="mtr_2", name="Logins")]
+    fake_api.test_result = meter_test_result()
+    delete = await meters_page(state, fake_api, MeterDeleteState)
+    form, test = await delete.get_state(MeterFormState), await delete.get_state(MeterTestState)
+    await run(MeterFormState.edit_meter, form, "mtr_1")
+    await run(MeterTestState.run_test, test, "mtr_1")
+    assert form.form_open and test.test_ran
+    await run(MeterDeleteState.ask_delete, delete, "mtr_2", "Logins")
+    await run(MeterDeleteState.delete_confirmed, delete)
+    assert form.form_open and test.test_ran  # another meter: both stay
+    await run(MeterDeleteState.ask_delete, delete, "mtr_1", "Item reads")
+    await run(MeterDeleteState.delete_confirmed, delete)
+    assert (form.form_open, form.editing_id, test.test_ran) == (False, "", False)
+    assert [row.id for row in delete.meters] == []
+
+
 async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, state) -> None:
-    fake_api.meter_list = [Meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
-    fake_api.test_result = MeterTestResult.model_validate(
-        {
-            "pass": True,
-            "reason": None,
-            "currency": "usd",
-            "subscription_id": "sub_1",
-            "customer_id": "cus_1",
-            "ours": {"usage_quantity": "1500", "reported_quantity": "1500", "amount": 1000},
-            "stripe": {"quantity": "1500", "amount": 1000, "amount_due": 1000},
-            "difference": 0,
-            "checks": [
-                {"name": "stripe_connection", "ok": True, "detail": "connected"},
-                {"name": "invoice_preview", "ok": True, "detail": "as we compute"},
-            ],
-        }
+    fake_api.meter_list = [meter(id="mtr_1", name="Item reads", stripe_price_id="price_graduated")]
+    fake_api.test_result = meter_test_result(
+        currency="usd",
+        subscription_id="sub_1",
+        customer_id="cus_1",
+        ours={"usage_quantity": "1500", "reported_quantity": "1500", "amount": 1000},
+        stripe={"quantity": "1500", "amount": 1000, "amount_due": 1000},
+        difference=0,
+        checks=[
+            {"name": "stripe_connection", "ok": True, "detail": "connected"},
+            {"name": "invoice_preview", "ok": True, "detail": "as we compute"},
+        ],
     )
-    page = await meters_page(state, fake_api)
-    events = await run(AdminMetersState.run_test, page, "mtr_1")
+    page = await meters_page(state, fake_api, MeterTestState)
+    events = await run(MeterTestState.run_test, page, "mtr_1")
     assert fake_api.called("test_meter") == [("mtr_1",)]
     assert page.test_ran and page.test_passed and page.testing_id == ""
     assert page.test_meter_name == "Item reads"
@@ -338,15 +372,15 @@ async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, st
 
 
 async def test_meter_test_failure_says_why(fake_api: FakeApi, state) -> None:
-    fake_api.test_result = MeterTestResult.model_validate(
-        {
+    fake_api.test_result = meter_test_result(
+        **{
             "pass": False,
             "reason": "No active subscription has the meter's price price_graduated",
             "checks": [{"name": "subscription", "ok": False, "detail": "No active subscription"}],
         }
     )
-    page = await meters_page(state, fake_api)
-    await run(AdminMetersState.run_test, page, "mtr_1")
+    page = await meters_page(state, fake_api, MeterTestState)
+    await run(MeterTestState.run_test, page, "mtr_1")
     assert page.test_ran and not page.test_passed
     assert page.test_reason.startswith("No active subscription")
     assert (page.test_amount, page.test_difference) == ("—", "—")
@@ -354,8 +388,8 @@ async def test_meter_test_failure_says_why(fake_api: FakeApi, state) -> None:
 
 async def test_meter_test_that_cannot_run_is_explained(fake_api: FakeApi, state) -> None:
     fake_api.fail["test_meter"] = ApiError(404, "meter_not_found", "There is no meter mtr_9")
-    page = await meters_page(state, fake_api)
-    await run(AdminMetersState.run_test, page, "mtr_9")
+    page = await meters_page(state, fake_api, MeterTestState)
+    await run(MeterTestState.run_test, page, "mtr_9")
     assert not page.test_ran and page.testing_id == ""
     assert page.test_error == "Meter Test could not run: There is no meter mtr_9"
 
@@ -377,5 +411,6 @@ async def test_expired_session_goes_to_login(fake_api: FakeApi, state) -> None:
 async def test_non_admins_ask_nothing_of_the_admin_api(fake_api: FakeApi, state) -> None:
     page = await state(AdminMetersState, url="/admin/meters", token="tok_user")
     assert await run(AdminMetersState.load, page) == []
-    await run(AdminMetersState.run_test, page, "mtr_1")
+    await run(MeterTestState.run_test, await page.get_state(MeterTestState), "mtr_1")
+    await run(MeterFormState.save_meter, await page.get_state(MeterFormState))
     assert fake_api.calls == []

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from my_dev_portal.api_client import ApiError, HttpPortalApi
+from tests.portal.api_objects import api_key, user
 
 BASE = "http://api.test"
 
@@ -86,7 +87,7 @@ async def test_ids_are_escaped_into_paths() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.raw_path.decode())
-        return httpx.Response(200, json={"id": "k", "name": "n", "prefix": "p", "status": "revoked"})
+        return httpx.Response(200, json=api_key(status="revoked").model_dump(mode="json"))
 
     await client(handler).revoke_key("key/../1")
     assert seen == ["/v1/keys/key%2F..%2F1"]
@@ -106,7 +107,7 @@ async def test_plans_parse_every_pricing_model() -> None:
                 "billing_scheme": "tiered",
                 "tiers": [
                     {"up_to": 1000, "unit_amount": 0, "flat_amount": None},
-                    {"up_to": None, "unit_amount": 2},
+                    {"up_to": None, "unit_amount": 2, "flat_amount": None},
                 ],
                 "tiers_mode": "graduated",
                 "transform_quantity": None,
@@ -114,6 +115,7 @@ async def test_plans_parse_every_pricing_model() -> None:
                 "interval_count": 1,
                 "usage_type": "metered",
                 "aggregate_usage": "sum",
+                "meter": None,
                 "something_new": True,
             }
         ]
@@ -127,7 +129,8 @@ async def test_the_browsers_ip_goes_to_the_api_as_x_forwarded_for() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"user": {"id": "u1", "email": "a@example.com"}, "token": "t"})
+        body = {"user": user().model_dump(mode="json"), "token": "t", "expires_at": "2026-12-01T00:00:00Z"}
+        return httpx.Response(200, json=body)
 
     api = HttpPortalApi(BASE, "", client_ip="203.0.113.7", transport=httpx.MockTransport(handler))
     await api.login("a@example.com", "s3cret-pass")
@@ -140,7 +143,19 @@ async def test_no_x_forwarded_for_without_a_known_client_ip() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"id": "u1", "email": "a@example.com"})
+        return httpx.Response(200, json=user().model_dump(mode="json"))
 
     await client(handler).me()
     assert "X-Forwarded-For" not in seen[0].headers
+
+
+async def test_an_answer_of_another_shape_is_an_api_error_not_a_crash() -> None:
+    """The models come from the API's OpenAPI; an API that drifted from them is reported, not raised."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "u1", "email": "a@example.com"})
+
+    with pytest.raises(ApiError) as caught:
+        await client(handler).me()
+    assert (caught.value.status, caught.value.code) == (502, "unexpected_response")
+    assert "(name: Field required)" in caught.value.message

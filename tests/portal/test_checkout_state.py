@@ -6,36 +6,30 @@ from datetime import UTC, datetime
 
 import pytest
 
-from my_dev_portal.api_client import ApiError, CheckoutCompletion, Subscription
+from my_dev_portal.api_client import ApiError, CheckoutCompletion
 from my_dev_portal.state.checkout import CheckoutReturnState
+from tests.portal.api_objects import checkout_completion, subscription
 from tests.portal.fakes import FakeApi, redirect_path, run
 
 
 def completion(key: dict | None) -> CheckoutCompletion:
-    return CheckoutCompletion.model_validate(
-        {
-            "customer": {"id": "cus_1", "email": "ada@example.com", "name": "Ada"},
-            "subscription": {
-                "id": "sub_1",
-                "status": "active",
-                "current_period_start": "2026-11-24T00:00:00Z",
-                "current_period_end": "2026-12-24T00:00:00Z",
-                "items": [{"id": "si_1", "price": "price_metered", "product": "prod_api"}],
-            },
-            "keys_created": 1 if key else 0,
-            "key": key,
-        }
+    return checkout_completion(
+        subscription={
+            "id": "sub_1",
+            "status": "active",
+            "current_period_start": "2026-11-24T00:00:00Z",
+            "current_period_end": "2026-12-24T00:00:00Z",
+            "items": [{"id": "si_1", "price": "price_metered", "product": "prod_api"}],
+        },
+        keys_created=1 if key else 0,
+        key=key,
     )
 
 
-SUBSCRIPTION = Subscription.model_validate(
-    {
-        "id": "sub_1",
-        "status": "active",
-        "plan": {"price_id": "price_metered", "nickname": "Metered graduated", "product_name": "API calls"},
-        "current_period_start": datetime(2026, 11, 24, tzinfo=UTC),
-        "current_period_end": datetime(2026, 12, 24, tzinfo=UTC),
-    }
+SUBSCRIPTION = subscription(
+    plan={"price_id": "price_metered", "nickname": "Metered graduated", "product_name": "API calls"},
+    current_period_start=datetime(2026, 11, 24, tzinfo=UTC),
+    current_period_end=datetime(2026, 12, 24, tzinfo=UTC),
 )
 
 

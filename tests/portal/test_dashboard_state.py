@@ -4,51 +4,47 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from my_dev_portal.api_client import ApiError, Subscription, UpcomingInvoice, Usage
+from my_dev_portal.api_client import ApiError, UpcomingInvoice, Usage
 from my_dev_portal.state.dashboard import DashboardState, meter_views, usage_range
+from tests.portal.api_objects import (
+    estimate,
+    invoice_line,
+    invoice_preview,
+    meter_usage,
+    subscription,
+    upcoming_invoice,
+    usage,
+)
 from tests.portal.fakes import FakeApi, redirect_path, run
 
-SUBSCRIPTION = Subscription.model_validate(
-    {
-        "id": "sub_1",
-        "status": "past_due",
-        "plan": {"price_id": "price_metered", "nickname": None, "product_name": "API calls"},
-        "current_period_start": datetime(2026, 11, 1, tzinfo=UTC),
-        "current_period_end": datetime(2026, 12, 1, tzinfo=UTC),
-        "cancel_at_period_end": True,
-    }
+SUBSCRIPTION = subscription(
+    status="past_due",
+    plan={"price_id": "price_metered", "nickname": None, "product_name": "API calls"},
+    current_period_start=datetime(2026, 11, 1, tzinfo=UTC),
+    current_period_end=datetime(2026, 12, 1, tzinfo=UTC),
+    cancel_at_period_end=True,
 )
 
 
 async def test_subscription_usage_and_invoice_are_shown(fake_api: FakeApi, state) -> None:
     fake_api.current_subscription = SUBSCRIPTION
-    fake_api.usage_data = Usage.model_validate(
-        {
-            "meters": [
-                {
-                    "meter_id": "mtr_1",
-                    "name": "API calls",
-                    "unit": "calls",
-                    "series": [
-                        {"start": "2026-11-01T00:00:00Z", "value": 1200},
-                        {"start": "2026-11-02T00:00:00Z", "value": 300},
-                    ],
-                    "period_value": 1500,
-                    "estimated_amount": 1000,
-                    "currency": "usd",
-                }
-            ]
-        }
+    fake_api.usage_data = usage(
+        meters=[
+            meter_usage(
+                series=[
+                    {"start": "2026-11-01T00:00:00Z", "value": 1200},
+                    {"start": "2026-11-02T00:00:00Z", "value": 300},
+                ],
+                period_value=1500,
+                estimated_amount=1000,
+            )
+        ]
     )
-    fake_api.invoice = UpcomingInvoice.model_validate(
-        {
-            "stripe": {
-                "amount_due": 1000,
-                "currency": "eur",
-                "lines": [{"description": "API calls", "amount": 1000}],
-            },
-            "estimate": {"amount": 1100, "currency": "eur"},
-        }
+    fake_api.invoice = upcoming_invoice(
+        stripe=invoice_preview(
+            amount_due=1000, currency="eur", lines=[invoice_line(description="API calls", amount=1000)]
+        ),
+        estimate=estimate(amount=1100, currency="eur"),
     )
     dashboard = await state(DashboardState, url="/dashboard", token="tok_abc")
     await run(DashboardState.load, dashboard)
@@ -194,10 +190,7 @@ def test_chart_covers_the_period_up_to_today() -> None:
 
 def test_metric_units_agree_with_the_period_count() -> None:
     def phrase(metric: str, value: float) -> str:
-        usage = Usage.model_validate(
-            {"meters": [{"meter_id": "m", "name": "n", "metric": metric, "period_value": value}]}
-        )
-        [view] = meter_views(usage)
+        [view] = meter_views(usage(meters=[meter_usage(metric=metric, period_value=value)]))
         return f"{view.period_total} {view.unit}"
 
     assert phrase("event_count", 1) == "1 call"

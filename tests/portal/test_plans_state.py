@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from my_dev_portal.api_client import ApiError, Plan
+from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.plans import PlansState
+from tests.portal.api_objects import plan, tier
 from tests.portal.fakes import FakeApi, redirect_path, run
 
-METERED_GRADUATED = Plan(
+METERED_GRADUATED = plan(
     price_id="price_metered",
     product_id="prod_api",
     product_name="API calls",
-    currency="usd",
     billing_scheme="tiered",
     tiers_mode="graduated",
-    tiers=[{"up_to": 1000, "unit_amount": 0}, {"up_to": None, "unit_amount": 2}],  # type: ignore[list-item]
+    tiers=[tier(up_to=1000, unit_amount=0), tier(up_to=None, unit_amount=2)],
     usage_type="metered",
 )
 

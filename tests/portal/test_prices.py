@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from my_dev_portal.api_client import Plan
-from my_dev_portal.prices import billing_cadence, describe_plan, format_money
-
-
-def plan(**fields) -> Plan:
-    base = {
-        "price_id": "price_1",
-        "product_id": "prod_1",
-        "product_name": "API",
-        "currency": "usd",
-        "interval": "month",
-        "interval_count": 1,
-    }
-    return Plan.model_validate(base | fields)
+from my_dev_portal.prices import billing_cadence, describe_plan, format_count, format_money
+from tests.portal.api_objects import plan, tier
 
 
 @pytest.mark.parametrize(
@@ -33,10 +23,26 @@ def plan(**fields) -> Plan:
         (1234, "kwd", "1.234 KWD"),
         (995, "chf", "9.95 CHF"),
         (-250, "gbp", "-£2.50"),
+        (Decimal("0.5"), "usd", "$0.005"),
+        (Decimal("12.345"), "usd", "$0.12345"),
+        (Decimal("2900"), "usd", "$29.00"),
+        (Decimal("0.5"), "jpy", "¥0.5"),
     ],
 )
-def test_money_is_formatted_from_minor_units_per_currency(amount: int, currency: str, expected: str) -> None:
+def test_money_is_formatted_from_minor_units_per_currency(
+    amount: int | Decimal, currency: str, expected: str
+) -> None:
     assert format_money(amount, currency) == expected
+
+
+def test_counts_read_decimal_strings_as_the_api_sends_them() -> None:
+    assert [format_count(v) for v in ("1500", "1500.0", "1502.25", 12, 2.5)] == [
+        "1,500",
+        "1,500",
+        "1,502.25",
+        "12",
+        "2.50",
+    ]
 
 
 def test_cadence_names_multi_interval_periods() -> None:
@@ -57,6 +63,40 @@ def test_metered_per_unit_price_reads_per_call_billed_on_usage() -> None:
     assert view.usage_type == "Metered"
 
 
+def test_sub_cent_price_reads_from_unit_amount_decimal() -> None:
+    """Stripe sends unit_amount null and unit_amount_decimal "0.5" for half a cent per call."""
+    view = describe_plan(plan(unit_amount=None, unit_amount_decimal="0.5", usage_type="metered"))
+    assert view.headline == "$0.005 per call"
+
+
+def test_unit_amount_decimal_wins_over_the_rounded_unit_amount() -> None:
+    view = describe_plan(plan(unit_amount=2, unit_amount_decimal="2.25", usage_type="metered"))
+    assert view.headline == "$0.0225 per call"
+
+
+def test_sub_cent_tiers_and_packages_keep_their_fraction() -> None:
+    view = describe_plan(
+        plan(
+            usage_type="metered",
+            billing_scheme="tiered",
+            tiers_mode="graduated",
+            tiers=[
+                tier(up_to=1000, unit_amount=0, unit_amount_decimal="0"),
+                tier(up_to=None, unit_amount=None, unit_amount_decimal="0.25", flat_amount=100),
+            ],
+        )
+    )
+    assert [row.price for row in view.tiers] == ["$0.00 per call", "$0.0025 per call + $1.00 flat"]
+    package = describe_plan(
+        plan(
+            usage_type="metered",
+            unit_amount_decimal="0.5",
+            transform_quantity={"divide_by": 1000, "round": "down"},
+        )
+    )
+    assert package.headline == "$0.005 per 1,000 calls"
+
+
 def test_package_price_reads_per_thousand_calls_with_rounding() -> None:
     view = describe_plan(
         plan(unit_amount=1000, usage_type="metered", transform_quantity={"divide_by": 1000, "round": "up"})
@@ -72,9 +112,9 @@ def test_graduated_tiers_read_first_next_over() -> None:
             billing_scheme="tiered",
             tiers_mode="graduated",
             tiers=[
-                {"up_to": 1000, "unit_amount": 0},
-                {"up_to": 10000, "unit_amount": 2},
-                {"up_to": None, "unit_amount": 1, "flat_amount": 500},
+                tier(up_to=1000, unit_amount=0),
+                tier(up_to=10000, unit_amount=2),
+                tier(up_to=None, unit_amount=1, flat_amount=500),
             ],
         )
     )
@@ -95,7 +135,7 @@ def test_volume_tiers_read_as_ranges_every_3_months() -> None:
             billing_scheme="tiered",
             tiers_mode="volume",
             interval_count=3,
-            tiers=[{"up_to": 100, "unit_amount": 5}, {"up_to": None, "unit_amount": 3}],
+            tiers=[tier(up_to=100, unit_amount=5), tier(up_to=None, unit_amount=3)],
         )
     )
     assert [(row.units, row.price) for row in view.tiers] == [
@@ -112,15 +152,13 @@ def test_flat_only_tier_and_zero_decimal_currency() -> None:
             currency="jpy",
             billing_scheme="tiered",
             tiers_mode="graduated",
-            tiers=[{"up_to": 10, "flat_amount": 1000}, {"up_to": None, "unit_amount": 50}],
+            tiers=[tier(up_to=10, flat_amount=1000), tier(up_to=None, unit_amount=50)],
         )
     )
     assert [row.price for row in view.tiers] == ["¥1,000 flat", "¥50 per call"]
 
 
 def test_peak_usage_and_unit_label() -> None:
-    view = describe_plan(
-        plan(unit_amount=100, usage_type="metered", aggregate_usage="max", unit_label="seat")
-    )
+    view = describe_plan(plan(unit_amount=100, usage_type="metered", aggregate_usage="max"), unit="seat")
     assert view.headline == "$1.00 per seat"
     assert view.cadence == "per month, billed on the period's peak usage"

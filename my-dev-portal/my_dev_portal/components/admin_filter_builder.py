@@ -8,9 +8,10 @@ import reflex as rx
 from reflex.vars import ObjectVar
 
 from my_dev_portal.state.admin_filters import ALL_OPS, FIELD_LABELS, OP_LABELS, FilterGroup, FilterRow
-from my_dev_portal.state.admin_meters import AdminMetersState
+from my_dev_portal.state.admin_meter_form import MeterFormState
 
-S = AdminMetersState
+# The filter editor is mixed into the meter form's State.
+S = MeterFormState
 
 
 def _mode_control(value: rx.Var[str] | str, on_change: Any, label: str) -> rx.Component:

@@ -7,15 +7,10 @@ from reflex.vars import ObjectVar
 
 from my_dev_portal.components.admin_filter_builder import filter_builder
 from my_dev_portal.components.callouts import error_callout
-from my_dev_portal.state.admin_meters import (
-    CHARGE_BY_FROM_PRICE,
-    CHARGE_BY_LABELS,
-    METRIC_LABELS,
-    AdminMetersState,
-    PriceChoice,
-)
+from my_dev_portal.state.admin_meter_form import CHARGE_BY_FROM_PRICE, MeterFormState
+from my_dev_portal.state.admin_meters import CHARGE_BY_LABELS, METRIC_LABELS, AdminMetersState, PriceChoice
 
-S = AdminMetersState
+S = MeterFormState
 
 METRIC_HINTS = {
     "event_count": "One per matching API call.",
@@ -49,7 +44,7 @@ def _price_picker() -> rx.Component:
         _label("Stripe price", "meter-price"),
         rx.select.root(
             rx.select.trigger(placeholder="Choose a metered price", id="meter-price", width="100%"),
-            rx.select.content(rx.foreach(S.price_choices, _price_item)),
+            rx.select.content(rx.foreach(AdminMetersState.price_choices, _price_item)),
             value=S.form_price_id,
             on_change=S.set_form_price_id,
             size="3",

@@ -6,9 +6,9 @@ import reflex as rx
 from reflex.vars import ObjectVar
 
 from my_dev_portal.components.callouts import error_callout
-from my_dev_portal.state.admin_meters import AdminMetersState, CheckView
+from my_dev_portal.state.admin_meter_test import CheckView, MeterTestState
 
-S = AdminMetersState
+S = MeterTestState
 
 
 def _check(check: ObjectVar[CheckView]) -> rx.Component:

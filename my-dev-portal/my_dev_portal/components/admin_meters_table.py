@@ -5,9 +5,10 @@ from __future__ import annotations
 import reflex as rx
 from reflex.vars import ObjectVar
 
+from my_dev_portal.state.admin_meter_delete import MeterDeleteState
+from my_dev_portal.state.admin_meter_form import MeterFormState
+from my_dev_portal.state.admin_meter_test import MeterTestState
 from my_dev_portal.state.admin_meters import AdminMetersState, MeterView
-
-S = AdminMetersState
 
 
 def _meter_row(meter: ObjectVar[MeterView]) -> rx.Component:
@@ -39,11 +40,13 @@ def _meter_row(meter: ObjectVar[MeterView]) -> rx.Component:
             rx.hstack(
                 rx.button(
                     rx.cond(
-                        S.testing_id == meter.id, rx.spinner(size="1"), rx.icon("flask_conical", size=14)
+                        MeterTestState.testing_id == meter.id,
+                        rx.spinner(size="1"),
+                        rx.icon("flask_conical", size=14),
                     ),
                     "Meter Test",
-                    on_click=S.run_test(meter.id),  # type: ignore[operator]
-                    disabled=S.testing_id != "",
+                    on_click=MeterTestState.run_test(meter.id),  # type: ignore[operator]
+                    disabled=MeterTestState.testing_id != "",
                     size="1",
                     variant="soft",
                     color_scheme="green",
@@ -53,14 +56,14 @@ def _meter_row(meter: ObjectVar[MeterView]) -> rx.Component:
                 rx.button(
                     rx.icon("pencil", size=14),
                     "Edit",
-                    on_click=S.edit_meter(meter.id),  # type: ignore[operator]
+                    on_click=MeterFormState.edit_meter(meter.id),  # type: ignore[operator]
                     size="1",
                     variant="soft",
                     aria_label=f"Edit meter {meter.name}",
                 ),
                 rx.icon_button(
                     rx.icon("trash_2", size=14),
-                    on_click=S.ask_delete(meter.id, meter.name),  # type: ignore[operator]
+                    on_click=MeterDeleteState.ask_delete(meter.id, meter.name),  # type: ignore[operator]
                     size="1",
                     variant="soft",
                     color_scheme="red",
@@ -80,7 +83,7 @@ def _delete_dialog() -> rx.Component:
             rx.alert_dialog.title("Delete this meter?"),
             rx.alert_dialog.description(
                 "Meter “",
-                S.delete_name,
+                MeterDeleteState.delete_name,
                 "” and its usage rollups are deleted, and no more usage is reported for it. "
                 "Usage already reported to Stripe stays there.",
             ),
@@ -88,7 +91,10 @@ def _delete_dialog() -> rx.Component:
                 rx.alert_dialog.cancel(rx.button("Keep meter", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
                     rx.button(
-                        "Delete meter", color_scheme="red", on_click=S.delete_confirmed, id="confirm-delete"
+                        "Delete meter",
+                        color_scheme="red",
+                        on_click=MeterDeleteState.delete_confirmed,
+                        id="confirm-delete",
                     )
                 ),
                 spacing="3",
@@ -96,15 +102,15 @@ def _delete_dialog() -> rx.Component:
                 margin_top="1em",
             ),
         ),
-        open=S.confirming_delete,
-        on_open_change=S.set_delete_dialog_open,
+        open=MeterDeleteState.confirming_delete,
+        on_open_change=MeterDeleteState.set_delete_dialog_open,
     )
 
 
 def meters_table() -> rx.Component:
     return rx.box(
         rx.cond(
-            S.meters.length() > 0,  # type: ignore[attr-defined]
+            AdminMetersState.meters.length() > 0,  # type: ignore[attr-defined]
             rx.box(
                 rx.table.root(
                     rx.table.header(
@@ -117,7 +123,7 @@ def meters_table() -> rx.Component:
                             rx.table.column_header_cell(rx.el.span("Actions", class_name="rt-sr-only")),
                         )
                     ),
-                    rx.table.body(rx.foreach(S.meters, _meter_row)),
+                    rx.table.body(rx.foreach(AdminMetersState.meters, _meter_row)),
                     width="100%",
                     id="meters-table",
                     variant="surface",

@@ -10,6 +10,7 @@ from my_dev_portal.components.admin_meter_test import meter_test_panel
 from my_dev_portal.components.admin_meters_table import meters_table
 from my_dev_portal.components.admin_shell import admin_page
 from my_dev_portal.components.callouts import error_callout, loading_block
+from my_dev_portal.state.admin_meter_form import MeterFormState
 from my_dev_portal.state.admin_meters import AdminMetersState
 from my_dev_portal.templates import admin_only, template
 
@@ -28,14 +29,14 @@ def admin_meters() -> rx.Component:
             rx.button(
                 rx.icon("plus", size=16),
                 "New meter",
-                on_click=S.new_meter,
-                disabled=S.form_open,
+                on_click=MeterFormState.new_meter,
+                disabled=MeterFormState.form_open,
                 id="new-meter",
             ),
             width="100%",
         ),
         rx.cond(S.error != "", error_callout(S.error)),
-        rx.cond(S.form_open, meter_form()),
+        rx.cond(MeterFormState.form_open, meter_form()),
         meter_test_panel(),
         rx.cond(S.loaded, meters_table(), loading_block("Loading meters…")),
     )

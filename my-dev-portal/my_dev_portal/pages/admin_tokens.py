@@ -6,7 +6,7 @@ import reflex as rx
 
 from my_dev_portal import routes
 from my_dev_portal.components.admin_shell import admin_page
-from my_dev_portal.components.admin_tokens_panel import revoke_dialog, tokens_panel
+from my_dev_portal.components.admin_tokens_panel import revoke_dialog, scopes_dialog, tokens_panel
 from my_dev_portal.components.callouts import error_callout, loading_block
 from my_dev_portal.state.admin_tokens import AdminTokensState
 from my_dev_portal.templates import admin_only, template
@@ -28,7 +28,8 @@ def admin_tokens() -> rx.Component:
                 tokens_panel(
                     "admin",
                     "Admin API tokens",
-                    "For scripts and gateways: send Authorization: Bearer mdp_admin_… to admin routes.",
+                    "For scripts and gateways: send Authorization: Bearer mdp_admin_…; "
+                    "each token may call only what its scopes allow.",
                     S.admin_tokens,  # type: ignore[arg-type]
                     S.admin_name_error,
                 ),
@@ -45,4 +46,5 @@ def admin_tokens() -> rx.Component:
             loading_block("Loading tokens…"),
         ),
         revoke_dialog(),
+        scopes_dialog(),
     )

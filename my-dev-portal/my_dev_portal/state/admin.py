@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 import reflex as rx
-from reflex.event import EventSpec
 
 from my_dev_portal.api_client import ApiError, PortalApi
 from my_dev_portal.prices import format_date, plural
+from my_dev_portal.state.admin_base import AdminState
 from my_dev_portal.state.auth import AuthState
-
-
-async def admin_api(state: rx.State) -> tuple[AuthState, PortalApi] | None:
-    """The signed-in admin's AuthState and API client, or None when the visitor is not an admin.
-
-    Admin loaders ask nothing of the API for anyone else: the page shows "admins only" instead.
-    """
-    auth = await state.get_state(AuthState)
-    if not auth.token or not auth.is_admin:
-        return None
-    return auth, auth.api()
-
-
-def refused(auth: AuthState, exc: ApiError) -> EventSpec | None:
-    """401: the session ended -> log in again. 403: no longer an admin -> the "admins only" page."""
-    if exc.status == 401:
-        return auth.session_expired()
-    if exc.status == 403:
-        auth.is_admin = False
-    return None
 
 
 def lag_text(seconds: int | None) -> str:
@@ -59,11 +39,8 @@ class AdminGuardState(rx.State):
             )
 
 
-class AdminOverviewState(rx.State):
+class AdminOverviewState(AdminState, rx.State):
     """The console's front page: is billing set up, do webhooks arrive, are meters and reports healthy."""
-
-    loaded: bool = False
-    error: str = ""
 
     provider_ok: bool = False
     provider_text: str = ""
@@ -86,16 +63,15 @@ class AdminOverviewState(rx.State):
 
     @rx.event
     async def load(self):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             provider = await api.billing_provider()
         except ApiError as exc:
-            if exc.status in (401, 403):
-                return refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                return refused
             self.provider_ok = self.webhooks_ok = False
             self.provider_text = self.webhooks_text = f"Unknown: {exc.message}"
         else:

@@ -6,7 +6,7 @@ import reflex as rx
 
 from my_dev_portal.api_client import ApiError, BillingProvider
 from my_dev_portal.prices import format_date
-from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.admin_base import AdminState
 
 DEFAULT_API_VERSION = "2020-08-27"
 # Which form field each of the API's error codes is about.
@@ -19,11 +19,9 @@ FIELD_OF_CODE = {
 }
 
 
-class AdminBillingProviderState(rx.State):
+class AdminBillingProviderState(AdminState, rx.State):
     """What is in force (secrets only as "set" + last 4), and the form that changes it."""
 
-    loaded: bool = False
-    error: str = ""
     saving: bool = False
 
     source: str = ""
@@ -47,19 +45,15 @@ class AdminBillingProviderState(rx.State):
 
     @rx.event
     async def load(self):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             provider = await api.billing_provider()
         except ApiError as exc:
             self.loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"The billing provider settings could not be loaded: {exc.message}"
-            return None
+            return await self._failed(exc, "The billing provider settings could not be loaded")
         self._show(provider)
         self.loaded = True
         return None
@@ -106,18 +100,17 @@ class AdminBillingProviderState(rx.State):
                 changes[field] = value
         changes["publishable_key"] = form_data.get("publishable_key", "").strip()
         changes["api_version"] = form_data.get("api_version", "").strip() or DEFAULT_API_VERSION
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return
-        auth, api = found
         self.saving = True
         yield
         try:
             provider = await api.update_billing_provider(changes)
         except ApiError as exc:
             self.saving = False
-            if exc.status in (401, 403):
-                yield refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                yield refused
                 return
             field_name = FIELD_OF_CODE.get(exc.code)
             if field_name is None:
@@ -139,16 +132,15 @@ class AdminBillingProviderState(rx.State):
         """Forget a stored secret so the environment's STRIPE_* value applies again."""
         if field not in ("secret_key", "webhook_secret"):
             return None
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self._clear_errors()
         try:
             provider = await api.update_billing_provider({"provider": "stripe", field: ""})
         except ApiError as exc:
-            if exc.status in (401, 403):
-                return refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                return refused
             self.form_error = exc.message
             return None
         self._show(provider)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from decimal import Decimal
 
 import reflex as rx
 
-from my_dev_portal.api_client import AdminCustomer, AdminCustomerDetail, ApiError
+from my_dev_portal.api_client import AdminCustomer, AdminCustomerDetail, ApiError, CustomerMeterUsage
 from my_dev_portal.prices import EN_DASH, format_count, format_date
-from my_dev_portal.state.admin import admin_api, refused
+from my_dev_portal.state.admin_base import AdminState
 from my_dev_portal.state.admin_meters import CHARGE_BY_LABELS
 from my_dev_portal.state.dashboard import STATUS_COLORS
 
@@ -56,32 +57,30 @@ def _period(start: datetime | None, end: datetime | None) -> str:
     return f"{format_date(start)} {EN_DASH} {format_date(end)}" if start and end else ""
 
 
-def customer_view(customer: AdminCustomer) -> CustomerView:
+def in_sync(usage: CustomerMeterUsage) -> bool:
+    """Stripe has confirmed all of this period's usage; quantities are decimal strings, "1500" == "1500.0"."""
+    return Decimal(usage.usage_quantity) == Decimal(usage.reported_quantity) and not usage.unreported_reports
+
+
+def customer_view(customer: AdminCustomer | AdminCustomerDetail) -> CustomerView:
     subscription = customer.subscription
     return CustomerView(
         user_id=customer.user_id,
         email=customer.email,
         name=customer.name or "",
-        plan=(subscription.plan_nickname or subscription.price_id or "") if subscription else "",
-        status=subscription.status.replace("_", " ") if subscription else "no subscription",
-        status_color=STATUS_COLORS.get(subscription.status, "gray") if subscription else "gray",
+        plan=subscription.plan_nickname or subscription.price_id or "",
+        status=subscription.status.replace("_", " "),
+        status_color=STATUS_COLORS.get(subscription.status, "gray"),
         stripe_customer_id=customer.stripe_customer_id or "",
-        period=_period(subscription.current_period_start, subscription.current_period_end)
-        if subscription
-        else "",
+        period=_period(subscription.current_period_start, subscription.current_period_end),
         usage=" · ".join(f"{usage.name}: {format_count(usage.usage_quantity)}" for usage in customer.usage),
-        behind=any(
-            usage.unreported_reports or usage.usage_quantity != usage.reported_quantity
-            for usage in customer.usage
-        ),
+        behind=not all(in_sync(usage) for usage in customer.usage),
     )
 
 
-class AdminCustomersState(rx.State):
+class AdminCustomersState(AdminState, rx.State):
     """`/admin/customers`, and `/admin/customers/detail?user_id=...` for one customer."""
 
-    loaded: bool = False
-    error: str = ""
     search: str = ""
     customers: list[CustomerView] = []
     total: int = 0
@@ -105,19 +104,15 @@ class AdminCustomersState(rx.State):
 
     @rx.event
     async def load(self):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             customers = await api.customers()
         except ApiError as exc:
             self.loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"Customers could not be loaded: {exc.message}"
-            return None
+            return await self._failed(exc, "Customers could not be loaded")
         self.customers = [customer_view(customer) for customer in customers.data]
         self.total = customers.total
         self.loaded = True
@@ -128,20 +123,19 @@ class AdminCustomersState(rx.State):
         self.detail_loaded = False
         self.detail_error = ""
         user_id = self.router.url.query_parameters.get("user_id", "")
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
         if not user_id:
             self.detail_error = "No customer was chosen."
             self.detail_loaded = True
             return None
-        auth, api = found
         try:
             customer = await api.customer(user_id)
         except ApiError as exc:
             self.detail_loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
+            if (refused := await self._refusal(exc)) is not None:
+                return refused
             self.detail_error = exc.message
             return None
         self._show_detail(customer)
@@ -153,21 +147,21 @@ class AdminCustomersState(rx.State):
         self.detail_usage = [
             CustomerUsageView(
                 name=usage.name,
-                charge_by=CHARGE_BY_LABELS.get(usage.charge_by or "", usage.charge_by or ""),
+                charge_by=CHARGE_BY_LABELS.get(usage.charge_by, usage.charge_by),
                 usage=format_count(usage.usage_quantity),
                 reported=format_count(usage.reported_quantity),
                 unreported=usage.unreported_reports,
-                in_sync=usage.usage_quantity == usage.reported_quantity and not usage.unreported_reports,
+                in_sync=in_sync(usage),
             )
             for usage in customer.usage
         ]
         meter_names = {usage.meter_id: usage.name for usage in customer.usage}
         self.detail_reports = [
             ReportView(
-                hour=f"{report.hour:%Y-%m-%d %H:00} UTC" if report.hour else "",
-                meter=meter_names.get(report.meter_id or "", report.meter_id or ""),
-                quantity="" if report.quantity is None else format_count(report.quantity),
-                action=report.action or "",
+                hour=f"{report.hour:%Y-%m-%d %H:00} UTC",
+                meter=meter_names.get(report.meter_id, report.meter_id),
+                quantity=format_count(report.quantity),
+                action=report.action,
                 status=report.status,
                 color=REPORT_COLORS.get(report.status, "gray"),
                 error=report.last_error or "",

@@ -8,7 +8,8 @@ import json
 import reflex as rx
 
 from my_dev_portal.api_client import ApiError, ReportRun
-from my_dev_portal.state.admin import admin_api, lag_text, refused
+from my_dev_portal.state.admin import lag_text
+from my_dev_portal.state.admin_base import AdminState
 
 RUN_COLORS = {
     "succeeded": "green",
@@ -65,28 +66,22 @@ def run_view(run: ReportRun) -> RunView:
     )
 
 
-class AdminReportRunsState(rx.State):
-    loaded: bool = False
-    error: str = ""
+class AdminReportRunsState(AdminState, rx.State):
     runs: list[RunView] = []
     # How far behind the reporter is, from its latest finished run.
     lag: str = ""
 
     @rx.event
     async def load(self):
-        found = await admin_api(self)
-        if found is None:
+        api = await self._admin_api()
+        if api is None:
             return None
-        auth, api = found
         self.error = ""
         try:
             runs = await api.report_runs()
         except ApiError as exc:
             self.loaded = True
-            if exc.status in (401, 403):
-                return refused(auth, exc)
-            self.error = f"Report runs could not be loaded: {exc.message}"
-            return None
+            return await self._failed(exc, "Report runs could not be loaded")
         self.runs = [run_view(run) for run in runs.data]
         self.lag = lag_text(runs.lag_seconds)
         self.loaded = True

@@ -16,9 +16,10 @@ _OUTCOME_OF_STATUS: dict[int, Outcome] = {404: "not_found", 409: "unpaid"}
 
 
 def _plan_name(completion: CheckoutCompletion) -> str:
-    """The product's name when the API expanded it, else its id."""
+    """The subscribed product's id: all the completion says; the subscription's plan names it later."""
     if completion.subscription is None:
         return ""
+    return next((item.product for item in completion.subscription.items if item.product), "")
     for item in completion.subscription.items:
         for candidate in (item.product, item.price):
             if isinstance(candidate, dict):
@@ -73,7 +74,7 @@ class CheckoutReturnState(rx.State):
         except ApiError:
             subscription = None
         if subscription is not None:
-            self.plan_name = subscription.plan.nickname or subscription.plan.product_name
+            self.plan_name = subscription.plan.nickname or subscription.plan.product_name or ""
         if completion.subscription is not None:
             self.subscription_status = completion.subscription.status
             self.period_end = format_date(completion.subscription.current_period_end)

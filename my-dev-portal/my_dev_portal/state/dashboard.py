@@ -82,11 +82,9 @@ def meter_views(usage: Usage) -> list[MeterView]:
             MeterView(
                 meter_id=meter.meter_id,
                 name=meter.name,
-                unit=plural(
-                    meter.unit or METRIC_UNITS.get(meter.metric or "", "unit"), int(meter.period_value)
-                ),
+                unit=plural(METRIC_UNITS.get(meter.metric, "unit"), int(meter.period_value)),
                 period_total=format_count(meter.period_value),
-                period_phrase=CHARGE_BY_PHRASES.get(meter.charge_by or "", "this period"),
+                period_phrase=CHARGE_BY_PHRASES.get(meter.charge_by, "this period"),
                 estimate=estimate,
                 points=[{"day": f"{p.start:%b} {p.start.day}", "value": p.value} for p in meter.series],
             )
@@ -155,7 +153,8 @@ class DashboardState(rx.State):
             self.cancel_at_period_end = False
             return
         plan = subscription.plan
-        self.plan_name = f"{plan.product_name} · {plan.nickname}" if plan.nickname else plan.product_name
+        product = plan.product_name or plan.price_id or ""
+        self.plan_name = f"{product} · {plan.nickname}" if plan.nickname else product
         self.status = subscription.status.replace("_", " ")
         self.status_color = STATUS_COLORS.get(subscription.status, "gray")
         start, end = subscription.current_period_start, subscription.current_period_end
