@@ -136,5 +136,3 @@ async def test_changing_a_tokens_scopes_is_a_patch_of_the_scopes() -> None:
 
     token = await client(handler).update_admin_token_scopes("adm/1", ["verify"])
     assert (token.id, token.scopes) == ("adm/1", ["verify"])
-
-
