@@ -24,8 +24,15 @@ class Passwords:
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
         )
         self._threads = anyio.CapacityLimiter(max(1, settings.password_hash_threads))
-        # Verifying against this when the email is unknown keeps login timing the same for both cases.
-        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        """Verified against when the email is unknown, so login takes as long for both cases. Made on first
+        use: a CLI command that never checks a password does not pay for a hash."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_hex(16))
+        return self._dummy
 
     def hash_now(self, password: str) -> str:
         """Hash on the calling thread (CLI commands, start-up seeding)."""

@@ -78,6 +78,8 @@ async def api_entry(request: Request) -> Response:
     if fault is not None and fault.mode == "timeout":
         await asyncio.sleep(fault.seconds)
         return _error(api_error("Emulated timeout: the request was not applied."), fault.status)
+    if fault is not None and fault.mode == "delay":
+        await asyncio.sleep(fault.seconds)  # a slow but successful answer
     body = await request.body() if method == "POST" else b""
     status, content, headers = dispatch(emulator, request, method, path, body)
     if fault is not None and fault.mode == "drop":

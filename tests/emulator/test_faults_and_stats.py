@@ -1,6 +1,7 @@
 """Fault injection (error, timeout, drop), request counting and the request log."""
 
 import hashlib
+import time
 
 import pytest
 import stripe
@@ -74,3 +75,11 @@ def test_the_request_log_says_which_key_each_request_used_without_holding_the_ke
     assert emulator.requests(method="GET", path="/v1/customers") == [logged[1]]
     emulator.reset()
     assert emulator.requests() == []
+
+
+def test_delay_fault_answers_late_but_normally(legacy, emulator):
+    emulator.add_fault("/v1/customers", "delay", method="POST", seconds=0.3)
+    started = time.monotonic()
+    customer = legacy.v1.customers.create({"email": "late@example.com"})
+    assert time.monotonic() - started >= 0.3
+    assert [c.id for c in legacy.v1.customers.list().data] == [customer.id]
