@@ -37,6 +37,7 @@ test: install lint typecheck
 	bash scripts/test.sh
 
 bench: install
+	bash scripts/install-wrk.sh
 	$(UV) run python bench/run_all.py
 
 clean:
