@@ -185,6 +185,7 @@ async def ingest_real(app: Any, real: list[str], rng: random.Random) -> tuple[in
             result = await ingest(
                 session,
                 services.settings,
+                services.key_verifier,
                 [e for e in events if not isinstance(e, Rejection)],
                 [e for e in events if isinstance(e, Rejection)],
                 received=len(raw),

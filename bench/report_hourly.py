@@ -236,6 +236,7 @@ async def ingest_hour(services: Services, user_ids: list[str], hour: datetime) -
             await ingest(
                 session,
                 services.settings,
+                services.key_verifier,
                 events,
                 [],
                 received=len(events),  # type: ignore[arg-type]

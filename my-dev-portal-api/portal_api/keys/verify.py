@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +79,66 @@ _LOOKUP = (
 )
 
 
+async def load_facts_many(session: AsyncSession, key_hashes: Collection[str]) -> dict[str, KeyFacts]:
+    """Facts for many keys at once (ingest): one query for the keys, one for their owners' subscriptions and
+    one for their customers; the same most relevant subscription per owner as `load_facts` picks."""
+    if not key_hashes:
+        return {}
+    keys = (
+        await session.execute(
+            select(ApiKey.key_hash, ApiKey.id, ApiKey.user_id, ApiKey.revoked_at, ApiKey.expires_at).where(
+                ApiKey.key_hash.in_(list(key_hashes))
+            )
+        )
+    ).all()
+    user_ids = list({row.user_id for row in keys})
+    subscriptions: dict[str, Any] = {}
+    if user_ids:
+        for row in await session.execute(
+            select(
+                Subscription.user_id,
+                Subscription.stripe_customer_id,
+                Subscription.status,
+                Subscription.status_changed_at,
+                Subscription.price_id,
+                Subscription.plan_nickname,
+                Subscription.product_name,
+            )
+            .where(Subscription.user_id.in_(user_ids))
+            .order_by(_RELEVANCE, Subscription.created_at.desc())
+        ):
+            subscriptions.setdefault(row.user_id, row)  # the first per owner is the most relevant
+    customers = (
+        dict(
+            (
+                await session.execute(
+                    select(Customer.user_id, Customer.stripe_customer_id).where(
+                        Customer.user_id.in_(user_ids), Customer.deleted_at.is_(None)
+                    )
+                )
+            ).all()
+        )
+        if user_ids
+        else {}
+    )
+    found: dict[str, KeyFacts] = {}
+    for key_hash, key_id, user_id, revoked_at, expires_at in keys:
+        sub = subscriptions.get(user_id)
+        found[key_hash] = KeyFacts(
+            key_id=key_id,
+            user_id=user_id,
+            revoked_at=revoked_at,
+            expires_at=expires_at,
+            customer_id=customers.get(user_id) or (sub.stripe_customer_id if sub else None),
+            subscription_status=sub.status if sub else None,
+            status_changed_at=sub.status_changed_at if sub else None,
+            price_id=sub.price_id if sub else None,
+            plan_nickname=sub.plan_nickname if sub else None,
+            product_name=sub.product_name if sub else None,
+        )
+    return found
+
+
 async def load_facts(session: AsyncSession, key_hash: str) -> KeyFacts | None:
     row = (await session.execute(_LOOKUP, {"key_hash": key_hash})).first()
     if row is None:
@@ -98,7 +159,11 @@ async def load_facts(session: AsyncSession, key_hash: str) -> KeyFacts | None:
 
 
 def judge(facts: KeyFacts | None, *, now: datetime, past_due_grace: timedelta) -> Verification:
-    """The verdict for `facts` at `now`: the checks in the order a caller should hear about them."""
+    """The verdict for `facts` at `now`: the checks in the order a caller should hear about them.
+
+    `now` may lie in the past (ingest judges a call at the time it was made): a key revoked, or a
+    subscription that changed status, only after `now` counts as it was before (the status before the
+    last change is not kept, so it is taken as billable: it was what let the call through)."""
     if facts is None:
         return UNKNOWN
     status = facts.subscription_status
@@ -115,13 +180,14 @@ def judge(facts: KeyFacts | None, *, now: datetime, past_due_grace: timedelta) -
             plan=plan,
         )
 
-    if facts.revoked_at is not None:
+    if facts.revoked_at is not None and facts.revoked_at <= now:
         return verdict(REVOKED)
     if facts.expires_at is not None and facts.expires_at <= now:
         return verdict(EXPIRED)
     if status is None:
         return verdict(NO_SUBSCRIPTION)
-    if status in ACTIVE_STATUSES:
+    changed_later = facts.status_changed_at is not None and facts.status_changed_at > now
+    if status in ACTIVE_STATUSES or changed_later:
         return verdict(None)
     if status == "past_due":
         changed_at = facts.status_changed_at
@@ -173,6 +239,28 @@ class KeyVerifier:
         if self.last_used.flush_due():
             await self.flush_last_used()
         return result
+
+    async def facts_for(
+        self, session: AsyncSession, key_hashes: Collection[str]
+    ) -> dict[str, KeyFacts | None]:
+        """Facts for many key hashes (None: no such key): from the cache, the rest in one batch read on
+        `session` (the caller's: ingest reads them inside its unit of work), then cached."""
+        found: dict[str, KeyFacts | None] = {}
+        missing = []
+        for key_hash in key_hashes:
+            hit, facts = self.cache.get(key_hash)
+            if hit:
+                found[key_hash] = facts
+            else:
+                missing.append(key_hash)
+        if missing:
+            epoch = self.cache.epoch
+            loaded = await load_facts_many(session, missing)
+            for key_hash in missing:
+                facts = loaded.get(key_hash)
+                found[key_hash] = facts
+                self.cache.put(key_hash, facts, epoch=epoch)
+        return found
 
     async def flush_last_used(self) -> int:
         """Write the waiting last_used_at notes in one statement and commit; returns how many keys."""

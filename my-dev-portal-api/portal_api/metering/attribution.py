@@ -3,12 +3,20 @@
 In order: the API key the call was made with (keyed hash -> api_keys), then the event's user id (a portal
 user id, a portal user's email, or a mapping made through POST /collector/v1/users), then its company id
 (a Stripe customer id on customers.stripe_customer_id, or a mapping made through /collector/v1/companies).
-Lookups are done once per batch with IN queries; API key hashes are cached briefly in-process.
+Lookups are done once per batch with IN queries; API keys through the key verifier's cache (invalidated on
+revoke, rotate and subscription changes).
+
+A call made with a key that POST /v1/keys/verify would have refused at the time of the call because of the
+key or an ended subscription (revoked, expired, subscription inactive, past_due beyond its grace) is stored
+unattributed (`attributed_by = "refused_key"`, the key id kept for the console) and never billed. It does not
+fall back to the user or company id: a call the gateway should have refused bills no one. The ingest answer
+lists it with the reason. A key of a customer who has not subscribed yet still counts toward their usage
+(the dashboard shows it); no one bills it, since there is no subscription item to report it on, and usage
+from before a subscription starts is never reported into it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -17,37 +25,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.accounts.models import User
 from portal_api.billing.models import Customer
 from portal_api.config import Settings
-from portal_api.keys.models import ApiKey
 from portal_api.keys.service import hash_key
+from portal_api.keys.verify import (
+    EXPIRED,
+    PAST_DUE_GRACE_EXPIRED,
+    REVOKED,
+    SUBSCRIPTION_INACTIVE,
+    KeyVerifier,
+    judge,
+)
 from portal_api.metering.events import NormalizedEvent
 from portal_api.metering.models import CollectorCompany, CollectorUser
 
-KEY_CACHE_SECONDS = 60.0
-KEY_CACHE_SIZE = 100_000
-# key hash -> (api key id, user id, cached at); keys never change owner, so a short cache is safe.
-_key_cache: dict[str, tuple[str, str, float]] = {}
-
-
-async def _keys_by_hash(session: AsyncSession, hashes: set[str]) -> dict[str, tuple[str, str]]:
-    now = time.monotonic()
-    found: dict[str, tuple[str, str]] = {}
-    missing = set()
-    for key_hash in hashes:
-        cached = _key_cache.get(key_hash)
-        if cached and now - cached[2] < KEY_CACHE_SECONDS:
-            found[key_hash] = (cached[0], cached[1])
-        else:
-            missing.add(key_hash)
-    if missing:
-        rows = await session.execute(
-            select(ApiKey.key_hash, ApiKey.id, ApiKey.user_id).where(ApiKey.key_hash.in_(missing))
-        )
-        if len(_key_cache) > KEY_CACHE_SIZE:
-            _key_cache.clear()
-        for key_hash, key_id, user_id in rows.all():
-            found[key_hash] = (key_id, user_id)
-            _key_cache[key_hash] = (key_id, user_id, now)
-    return found
+REFUSED_KEY = "refused_key"
+# Verify reasons that make a call bill no one (no_subscription is not one: see the module docstring).
+REFUSING_REASONS = frozenset({REVOKED, EXPIRED, SUBSCRIPTION_INACTIVE, PAST_DUE_GRACE_EXPIRED})
 
 
 async def _users_by_external_id(session: AsyncSession, external_ids: set[str]) -> dict[str, str]:
@@ -101,29 +93,42 @@ async def _users_by_company(session: AsyncSession, company_ids: set[str]) -> dic
     return resolved
 
 
-async def attribute(session: AsyncSession, settings: Settings, events: Sequence[NormalizedEvent]) -> None:
-    """Set user_id / attributed_by / api_key_id on each event in place (None when unattributable)."""
+async def attribute(
+    session: AsyncSession, settings: Settings, keys: KeyVerifier, events: Sequence[NormalizedEvent]
+) -> dict[int, str]:
+    """Set user_id / attributed_by / api_key_id on each event in place (None when unattributable).
+
+    Returns the events (by position) whose key was refused, with the verify reason."""
     hashes: dict[int, str] = {}
     for position, event in enumerate(events):
         if event.api_key_secret:
             hashes[position] = hash_key(settings, event.api_key_secret)
-    keys = await _keys_by_hash(session, set(hashes.values()))
+    facts = await keys.facts_for(session, set(hashes.values()))
+    known = {key_hash for key_hash, found in facts.items() if found is not None}
     external = {
-        e.external_user_id for i, e in enumerate(events) if e.external_user_id and hashes.get(i) not in keys
+        e.external_user_id for i, e in enumerate(events) if e.external_user_id and hashes.get(i) not in known
     }
     users = await _users_by_external_id(session, external)
     companies_needed = {
         e.company_id
         for i, e in enumerate(events)
-        if e.company_id and hashes.get(i) not in keys and e.external_user_id not in users
+        if e.company_id and hashes.get(i) not in known and e.external_user_id not in users
     }
     companies = await _users_by_company(session, companies_needed)
+    refused: dict[int, str] = {}
     for position, event in enumerate(events):
-        key = keys.get(hashes.get(position, ""))
+        key = facts.get(hashes.get(position, ""))
         if key is not None:
-            event.api_key_id, event.user_id, event.attributed_by = key[0], key[1], "api_key"
+            verdict = judge(key, now=event.occurred_at, past_due_grace=keys.past_due_grace)
+            event.api_key_id = key.key_id
+            if verdict.reason in REFUSING_REASONS:
+                event.user_id, event.attributed_by = None, REFUSED_KEY
+                refused[position] = str(verdict.reason)
+            else:
+                event.user_id, event.attributed_by = key.user_id, "api_key"
         elif event.external_user_id and event.external_user_id in users:
             event.user_id, event.attributed_by = users[event.external_user_id], "user_id"
         elif event.company_id and event.company_id in companies:
             event.user_id, event.attributed_by = companies[event.company_id], "company_id"
         event.api_key_secret = None  # the raw key is not needed (nor kept) past this point
+    return refused

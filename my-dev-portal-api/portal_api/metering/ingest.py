@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.config import Settings
 from portal_api.core.metrics import count_usage_events
 from portal_api.db import utcnow
+from portal_api.keys.verify import KeyVerifier
 from portal_api.metering.attribution import attribute
 from portal_api.metering.events import NormalizedEvent
 from portal_api.metering.meters.rebuild import active_compiled_meters, lock_meters_shared
@@ -55,6 +56,8 @@ class IngestResult:
     duplicates: list[int] = field(default_factory=list)
     unattributed: list[int] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    # Stored but never billed: the call's API key was refused at the time (index, verify reason).
+    refused_keys: list[tuple[int, str]] = field(default_factory=list)
 
 
 def event_row(event: NormalizedEvent, received_at: datetime) -> dict[str, Any]:
@@ -80,6 +83,7 @@ def event_row(event: NormalizedEvent, received_at: datetime) -> dict[str, Any]:
 async def ingest(
     session: AsyncSession,
     settings: Settings,
+    keys: KeyVerifier,
     events: list[NormalizedEvent],
     rejected: list[Rejection],
     *,
@@ -123,18 +127,20 @@ async def ingest(
         # A shared lock against meter changes: a meter create/edit (exclusive) waits for this batch, and this
         # batch never counts with a meter definition its rebuild has already replaced.
         await lock_meters_shared(session)
-        await attribute(session, settings, fresh)
+        refused = await attribute(session, settings, keys, fresh)
         meters = await active_compiled_meters(session)
         store = store_for(session)
         inserted = await store.insert_events([event_row(e, now) for e in fresh])
         batch = RollupBatch()
-        for event in fresh:
+        for position, event in enumerate(fresh):
             if event.dedupe_key not in inserted:
                 result.duplicates.append(event.index)
                 continue
             result.accepted += 1
             if event.user_id is None:
                 result.unattributed.append(event.index)
+                if position in refused:
+                    result.refused_keys.append((event.index, refused[position]))
             elif meters:
                 batch.add(meters, event.user_id, event.occurred_at, event.view())
         if batch:
@@ -143,6 +149,7 @@ async def ingest(
     result.rejected.sort(key=lambda r: r.index)
     result.duplicates.sort()
     result.unattributed.sort()
+    result.refused_keys.sort()
     count_usage_events(
         accepted=result.accepted,
         duplicates=len(result.duplicates),

@@ -26,6 +26,7 @@ from portal_api.billing_provider.connection import StripeConnection
 from portal_api.config import Settings
 from portal_api.db import Database, utcnow
 from portal_api.errors import NotFound, PortalError
+from portal_api.keys.verify import KeyVerifier
 from portal_api.metering.events import NormalizedEvent, digest, lower_headers, route_of
 from portal_api.metering.ingest import ingest
 from portal_api.metering.meters.metrics import ChargeBy
@@ -51,8 +52,14 @@ class _Stop(Exception):
 
 class MeterTest:
     def __init__(
-        self, database: Database, settings: Settings, reporter: UsageReporter, stripe: StripeConnection
+        self,
+        database: Database,
+        settings: Settings,
+        reporter: UsageReporter,
+        stripe: StripeConnection,
+        keys: KeyVerifier,
     ) -> None:
+        self.keys = keys
         self.database = database
         self.settings = settings
         self.reporter = reporter
@@ -244,7 +251,7 @@ class MeterTest:
         )
         before = await self._rollup(meter.id, user_id, hour_of(now))
         async with self.database.write() as session:
-            result = await ingest(session, self.settings, [event], [], received=1, now=now)
+            result = await ingest(session, self.settings, self.keys, [event], [], received=1, now=now)
         if result.accepted != 1 or result.unattributed:
             raise self._fail("test_event", "the synthetic event was not stored for the customer")
         after = await self._rollup(meter.id, user_id, hour_of(now))
@@ -331,10 +338,11 @@ async def run_meter_test(
     settings: Settings,
     reporter: UsageReporter,
     stripe: StripeConnection,
+    keys: KeyVerifier,
     meter_id: str,
     body: MeterTestIn,
 ) -> MeterTestOut:
-    return await MeterTest(database, settings, reporter, stripe).run(meter_id, body)
+    return await MeterTest(database, settings, reporter, stripe, keys).run(meter_id, body)
 
 
 __all__ = ["MeterTest", "run_meter_test"]

@@ -36,6 +36,7 @@ async def test_meter(
         services.settings,
         services.usage_reporter,
         services.stripe,
+        services.key_verifier,
         meter_id,
         body or MeterTestIn(),
     )

@@ -35,7 +35,14 @@ async def test_events_attributed_by_key_count_for_that_customer_only(
 
     result = await send_usage(api, [usage_event(key=alice_key) for _ in range(3)])
 
-    assert result == {"received": 3, "accepted": 3, "duplicates": [], "unattributed": [], "rejected": []}
+    assert result == {
+        "received": 3,
+        "accepted": 3,
+        "duplicates": [],
+        "unattributed": [],
+        "rejected": [],
+        "refused_keys": [],
+    }
     mine = meter_usage(await usage(api, alice), meter["id"])
     theirs = meter_usage(await usage(api, bob), meter["id"])
     assert mine["period_value"] == 3 and series_total(mine) == 3

@@ -193,6 +193,7 @@ class World:
             result = await ingest(
                 session,
                 services_of(self.app).settings,
+                services_of(self.app).key_verifier,
                 events,
                 [],
                 received=len(events),

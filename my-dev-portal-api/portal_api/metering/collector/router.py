@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal_api.config import Settings
+from portal_api.core.container import Services
 from portal_api.deps import ServicesDep, Session, SettingsDep
 from portal_api.errors import Unauthorized, Unprocessable
 from portal_api.metering.collector import profiles
@@ -68,13 +68,15 @@ def _accepted(result: IngestResult) -> Response:
         "X-Usage-Duplicates": str(len(result.duplicates)),
         "X-Usage-Unattributed": str(len(result.unattributed)),
         "X-Usage-Rejected": str(len(result.rejected)),
+        "X-Usage-Refused-Keys": str(len(result.refused_keys)),
     }
     return Response(status_code=201, headers=headers)
 
 
 async def _ingest_moesif(
-    session: AsyncSession, settings: Settings, token: CollectorToken, raw_events: list[Any]
+    session: AsyncSession, services: Services, token: CollectorToken, raw_events: list[Any]
 ) -> IngestResult:
+    settings = services.settings
     if len(raw_events) > settings.usage_max_batch_events:
         raise Unprocessable(
             f"A batch holds at most {settings.usage_max_batch_events} events", code="batch_too_large"
@@ -84,7 +86,9 @@ async def _ingest_moesif(
     for index, raw in enumerate(raw_events):
         outcome = normalize_moesif_event(index, raw, settings.usage_key_header)
         (rejected if isinstance(outcome, Rejection) else events).append(outcome)  # type: ignore[arg-type]
-    result = await ingest(session, settings, events, rejected, received=len(raw_events))
+    result = await ingest(
+        session, settings, services.key_verifier, events, rejected, received=len(raw_events)
+    )
     await note_used(session, token)
     return result
 
@@ -93,22 +97,22 @@ async def _ingest_moesif(
 # slow client trickles the body in.
 @router.post("/events", status_code=201)
 async def create_event(
-    request: Request, token: CollectorAuth, session: Session, settings: SettingsDep
+    request: Request, token: CollectorAuth, session: Session, services: ServicesDep
 ) -> Response:
-    body = await read_json_body(request, settings.usage_max_body_bytes)
+    body = await read_json_body(request, services.settings.usage_max_body_bytes)
     if not isinstance(body, dict):
         raise Unprocessable("POST /v1/events takes one event object", code="invalid_event")
-    return _accepted(await _ingest_moesif(session, settings, token, [body]))
+    return _accepted(await _ingest_moesif(session, services, token, [body]))
 
 
 @router.post("/events/batch", status_code=201)
 async def create_events_batch(
-    request: Request, token: CollectorAuth, session: Session, settings: SettingsDep
+    request: Request, token: CollectorAuth, session: Session, services: ServicesDep
 ) -> Response:
-    body = await read_json_body(request, settings.usage_max_body_bytes)
+    body = await read_json_body(request, services.settings.usage_max_body_bytes)
     if not isinstance(body, list):
         raise Unprocessable("POST /v1/events/batch takes a JSON array of events", code="invalid_batch")
-    return _accepted(await _ingest_moesif(session, settings, token, body))
+    return _accepted(await _ingest_moesif(session, services, token, body))
 
 
 @router.get("/config")

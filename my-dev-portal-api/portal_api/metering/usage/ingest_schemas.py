@@ -41,6 +41,11 @@ class RejectedEvent(BaseModel):
     message: str
 
 
+class RefusedKey(BaseModel):
+    index: int
+    reason: str = Field(description="The verify reason: revoked, expired, no_subscription, ...")
+
+
 class UsageBatchResult(BaseModel):
     received: int
     accepted: int = Field(description="Newly stored events (including unattributed ones)")
@@ -49,6 +54,11 @@ class UsageBatchResult(BaseModel):
         description="Indexes of stored events that match no customer; they count nowhere"
     )
     rejected: list[RejectedEvent]
+    refused_keys: list[RefusedKey] = Field(
+        default_factory=list,
+        description="Stored events (also in `unattributed`) whose API key was refused at the time of the "
+        "call (revoked, expired, subscription inactive, past_due beyond its grace): never billed",
+    )
 
 
 def normalize_usage_event(index: int, raw: Any) -> NormalizedEvent | Rejection:

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Query, Request
 from portal_api.accounts.deps import CurrentUser
 from portal_api.admin.deps import IngestToken
 from portal_api.db import utcnow
-from portal_api.deps import ServicesDep, Session, SettingsDep
+from portal_api.deps import ServicesDep, Session
 from portal_api.errors import Unprocessable
 from portal_api.metering.events import NormalizedEvent
 from portal_api.metering.ingest import Rejection, ingest
 from portal_api.metering.request_body import read_json_body
 from portal_api.metering.usage import service
 from portal_api.metering.usage.ingest_schemas import (
+    RefusedKey,
     RejectedEvent,
     UsageBatchResult,
     UsageEventBatch,
@@ -34,12 +35,13 @@ router = APIRouter(prefix="/usage", tags=["usage"])
     },
 )
 async def ingest_usage_events(
-    request: Request, _: IngestToken, session: Session, settings: SettingsDep
+    request: Request, _: IngestToken, session: Session, services: ServicesDep
 ) -> UsageBatchResult:
     """Store a batch of usage events; bad events are reported by index and never drop the good ones.
 
     The whole body is read before the first statement on `session`, so no transaction is open while a slow
     client trickles it in."""
+    settings = services.settings
     body = await read_json_body(request, settings.usage_max_body_bytes)
     raw_events = body.get("events") if isinstance(body, dict) else None
     if not isinstance(raw_events, list):
@@ -56,13 +58,16 @@ async def ingest_usage_events(
             rejected.append(outcome)
         else:
             events.append(outcome)
-    result = await ingest(session, settings, events, rejected, received=len(raw_events))
+    result = await ingest(
+        session, settings, services.key_verifier, events, rejected, received=len(raw_events)
+    )
     return UsageBatchResult(
         received=result.received,
         accepted=result.accepted,
         duplicates=result.duplicates,
         unattributed=result.unattributed,
         rejected=[RejectedEvent(index=r.index, code=r.code, message=r.message) for r in result.rejected],
+        refused_keys=[RefusedKey(index=index, reason=reason) for index, reason in result.refused_keys],
     )
 
 
