@@ -21,10 +21,15 @@ from portal_api.security import ADMIN_TOKEN_PREFIX
 
 
 def session_token(request: Request, settings: Settings) -> str | None:
-    """The session token from `Authorization: Bearer` (scripts) or the session cookie (browser)."""
-    token = bearer_token(request)
-    if token and not token.startswith(ADMIN_TOKEN_PREFIX):
-        return token
+    """The session token from `Authorization: Bearer` (scripts, the portal's backend) or, only when the
+    request has no Authorization header at all, the session cookie (a browser).
+
+    A request that carries an Authorization header is authenticated by it alone: the CSRF check skips
+    Bearer requests, so the cookie must never be what authenticates one (`Basic ...` plus a cookie is not
+    signed in)."""
+    if "authorization" in request.headers:
+        token = bearer_token(request)
+        return token if token and not token.startswith(ADMIN_TOKEN_PREFIX) else None
     return request.cookies.get(settings.session_cookie_name)
 
 

@@ -7,9 +7,11 @@ The scheme:
   authenticated by the cookie, so it must prove it comes from one of our pages: its `Origin` header (or,
   when a browser sends none, its `Referer`) must be an allowed origin - PORTAL_URL, API_URL or one of
   CSRF_TRUSTED_ORIGINS (scheme, host and port compared exactly). Otherwise: 403 `csrf_failed`.
-- A request with an `Authorization` header is authenticated by it (session token, admin token), never by
-  the cookie alone, and a cross-site page cannot add that header (the API allows no cross-origin requests
-  with credentials), so it passes; so do requests without the session cookie (scripts, servers).
+- A request with an `Authorization: Bearer <token>` header is authenticated by that token (a session token
+  or an admin token) and never by the cookie (accounts/deps.py ignores the cookie whenever an Authorization
+  header is present), and a cross-site page cannot add that header (the API allows no cross-origin requests
+  with credentials), so it passes; so do requests without the session cookie (scripts, servers). Any other
+  Authorization scheme (`Basic ...`) authenticates nothing here, so the cookie rules apply to it.
 - Login and sign-up create a session, so they are checked too whenever they carry an Origin (or Referer)
   header, cookie or not: a foreign page cannot log a visitor into an account of the attacker's choosing.
 - Stripe webhooks and the Moesif collector authenticate with signatures and tokens and are exempt.
@@ -77,14 +79,15 @@ class CsrfMiddleware:
         if path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             return None
         origin = referer = None
-        has_authorization = has_session_cookie = False
+        has_bearer = has_session_cookie = False
         for name, value in scope.get("headers") or ():
             if name == b"origin":
                 origin = value.decode("latin-1")
             elif name == b"referer":
                 referer = value.decode("latin-1")
             elif name == b"authorization":
-                has_authorization = True
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                has_bearer = scheme.lower() == "bearer" and bool(token.strip())
             elif name == b"cookie" and self.session_cookie in value:
                 has_session_cookie = True
         source = origin if origin is not None else referer
@@ -94,7 +97,7 @@ class CsrfMiddleware:
             if source is None or normalize_origin(source) in self.allowed:
                 return None
             return "this page's origin is not allowed"
-        if has_authorization or not has_session_cookie:
+        if has_bearer or not has_session_cookie:
             return None
         if source is None:
             return "the request has neither an Origin nor a Referer header"

@@ -137,3 +137,33 @@ async def test_webhooks_and_the_collector_are_exempt(api: httpx.AsyncClient) -> 
 )
 def test_origins_are_compared_as_scheme_host_and_port(value: str, expected: str | None) -> None:
     assert normalize_origin(value) == expected
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["Basic ZGV2OnBhc3N3b3Jk", "Bearer", "Token abc", f"Bearer {ADMIN_TOKEN}"],
+    ids=["basic", "empty-bearer", "other-scheme", "admin-token"],
+)
+async def test_a_cookie_write_with_an_authorization_header_that_does_not_sign_in_is_not_let_through(
+    api: httpx.AsyncClient, authorization: str
+) -> None:
+    cookie = await cookie_session(api)
+    headers = {**cookie, "Origin": EVIL, "Authorization": authorization}
+
+    response = await api.post("/v1/keys", json={"name": "stolen"}, headers=headers)
+
+    assert response.status_code in (401, 403), response.text  # refused by CSRF, or not signed in at all
+    assert response.json()["error"]["code"] in ("csrf_failed", "not_signed_in")
+    assert (await api.get("/v1/keys", headers=cookie)).json()["data"] == []  # no key was created
+
+
+async def test_with_an_authorization_header_the_cookie_never_signs_a_request_in(
+    api: httpx.AsyncClient,
+) -> None:
+    cookie = await cookie_session(api)
+
+    basic = await api.get("/v1/me", headers={**cookie, "Authorization": "Basic ZGV2OnBhc3N3b3Jk"})
+    cookie_only = await api.get("/v1/me", headers=cookie)
+
+    assert basic.status_code == 401 and basic.json()["error"]["code"] == "not_signed_in"
+    assert cookie_only.status_code == 200
