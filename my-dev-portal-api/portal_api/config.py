@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 API_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+LOOPBACK = ("127.0.0.1", "::1")
 
 
 class Settings(BaseSettings):
@@ -90,8 +91,10 @@ class Settings(BaseSettings):
     access_log: bool = True
 
     # Hardening (see portal_api/protection and portal_api/observability).
-    # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; open when empty.
+    # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; open when empty, which
+    # ENVIRONMENT=production refuses unless METRICS_PUBLIC=true says so on purpose.
     metrics_token: SecretStr = SecretStr("")
+    metrics_public: bool = False
     metrics_enabled: bool = True
     # Database-derived gauges (webhook inbox depth, report lag) are recomputed at most this often on scrape.
     metrics_db_refresh_seconds: float = 5.0
@@ -100,8 +103,9 @@ class Settings(BaseSettings):
     # Request bodies above this are refused with 413 (the ingest routes use USAGE_MAX_BODY_BYTES instead).
     max_body_bytes: int = 1024 * 1024
     # Addresses or CIDR networks of reverse proxies (and the portal server) whose X-Forwarded-For is believed;
-    # loopback by default (like uvicorn's FORWARDED_ALLOW_IPS), empty to believe no one.
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # empty to believe no one. Unset: loopback in development and test (the portal on the same host), no one
+    # in production (list your proxies: a client on the proxy's host could otherwise pick its own address).
+    trusted_proxies: Annotated[list[str] | None, NoDecode] = None
     # Origins besides PORTAL_URL and API_URL allowed to make cookie-authenticated writes (CSRF check).
     csrf_trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Rate limits in `limits` notation ("10/minute", several with ";"); an empty value turns one off.
@@ -174,10 +178,34 @@ class Settings(BaseSettings):
             return self.api_key_mode
         return "live" if self.stripe_api_key.get_secret_value().startswith(("sk_live", "rk_live")) else "test"
 
+    @property
+    def forwarding_proxies(self) -> list[str]:
+        """The proxies whose X-Forwarded-For is believed (see TRUSTED_PROXIES)."""
+        if self.trusted_proxies is not None:
+            return self.trusted_proxies
+        return [] if self.environment == "production" else list(LOOPBACK)
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unsafe to serve in production (empty outside ENVIRONMENT=production)."""
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            problems.append("SECRET_KEY must be set to a random value")
+        if self.metrics_enabled and not self.metrics_token.get_secret_value() and not self.metrics_public:
+            problems.append(
+                "GET /metrics would be open to anyone: set METRICS_TOKEN (scrapers send it as a Bearer "
+                "token), or METRICS_PUBLIC=true to serve it openly on purpose, or METRICS_ENABLED=false"
+            )
+        if self.portal_url.lower().startswith("https://") and not self.cookie_secure:
+            problems.append("PORTAL_URL is https, so COOKIE_SECURE must be true (cookies over TLS only)")
+        return problems
+
     def check_production_ready(self) -> None:
-        """Refuse to run in production with development secrets."""
-        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET_KEY:
-            raise RuntimeError("SECRET_KEY must be set to a random value in production")
+        """Refuse to start in production with unsafe settings, saying what to change."""
+        problems = self.production_problems()
+        if problems:
+            raise RuntimeError("Refusing to start with ENVIRONMENT=production: " + "; ".join(problems))
 
 
 @lru_cache

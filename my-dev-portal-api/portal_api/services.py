@@ -45,7 +45,7 @@ def build_services(settings: Settings) -> Services:
     changes.subscribe("admin_tokens", admin_tokens.clear)
     portal_metrics = metrics.PortalMetrics()
     metrics.set_process_default(portal_metrics)
-    clients = ClientAddresses(settings.trusted_proxies)
+    clients = ClientAddresses(settings.forwarding_proxies)
     return Services(
         settings=settings,
         database=database,
