@@ -1,6 +1,6 @@
 """Imports every table so Base.metadata is complete (for Alembic and tests)."""
 
-from portal_api.accounts.models import AuthSession, User
+from portal_api.accounts.models import AuthSession, LoginThrottle, User
 from portal_api.admin.models import AdminToken
 from portal_api.billing.models import Customer, Subscription, SubscriptionItem
 from portal_api.billing_provider.models import BillingProviderConfig
@@ -30,6 +30,7 @@ __all__ = [
     "CollectorToken",
     "CollectorUser",
     "Customer",
+    "LoginThrottle",
     "Meter",
     "ProvisionedCheckout",
     "ReconciliationRun",

@@ -1,4 +1,4 @@
-"""Tables for users and their sign-in sessions."""
+"""Tables for users, their sign-in sessions and the login throttle."""
 
 from __future__ import annotations
 
@@ -32,3 +32,15 @@ class AuthSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed logins per account and per (account, client address), and addresses an account signed in from
+    (see accounts/login_throttle.py). Keyed by a string such as `account:<email>`."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -46,9 +46,18 @@ async def signup(body: SignupRequest, response: Response, services: ServicesDep)
 
 
 @router.post("/auth/login")
-async def login(body: LoginRequest, response: Response, services: ServicesDep) -> AuthResponse:
+async def login(
+    body: LoginRequest, request: Request, response: Response, services: ServicesDep
+) -> AuthResponse:
+    """Sign in. Repeated failures for an account back off exponentially (429 `login_backoff`): see
+    accounts/login_throttle.py."""
     user, auth = await service.login(
-        services.database, services.settings, services.passwords, email=body.email, password=body.password
+        services.database,
+        services.settings,
+        services.passwords,
+        email=body.email,
+        password=body.password,
+        client_address=services.client_addresses.of(request.scope),
     )
     token = _set_session_cookie(response, services.settings, services.session_tokens, auth)
     return AuthResponse(user=UserOut.from_model(user), token=token, expires_at=auth.expires_at)

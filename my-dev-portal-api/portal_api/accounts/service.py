@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal_api.accounts import login_throttle
 from portal_api.accounts.models import AuthSession, User
 from portal_api.config import Settings
 from portal_api.db import Database, utcnow
@@ -62,14 +64,26 @@ async def signup(
 
 
 async def login(
-    database: Database, settings: Settings, passwords: Passwords, *, email: str, password: str
+    database: Database,
+    settings: Settings,
+    passwords: Passwords,
+    *,
+    email: str,
+    password: str,
+    client_address: str,
 ) -> tuple[User, AuthSession]:
-    """Check the password (off the event loop, no transaction open), then start a session in one short write
-    that re-checks the account did not change meanwhile."""
+    """Check the login throttle, then the password (off the event loop, no transaction open), then start a
+    session in one short write that re-checks the account did not change meanwhile."""
+    email = normalize_email(email)
+    now = utcnow()
+    wait = await login_throttle.wait_before_attempt(database, email, client_address, now)
+    if wait > 0:
+        raise login_throttle.LoginBackoff(math.ceil(wait))
     async with database.read() as session:
-        found = await session.scalar(select(User).where(User.email == normalize_email(email)))
+        found = await session.scalar(select(User).where(User.email == email))
     known_hash = found.password_hash if found is not None else None
     if not await passwords.verify(known_hash, password) or found is None:
+        await login_throttle.record_failure(database, email, client_address, utcnow())
         raise Unauthorized("Email or password is wrong", code="invalid_credentials")
     rehashed = await passwords.hash(password) if passwords.needs_rehash(found.password_hash) else None
     async with database.write() as session:
@@ -81,6 +95,7 @@ async def login(
         if user.email in settings.admin_emails and not user.is_admin:
             user.is_admin = True
         auth = await start_session(session, settings, user)
+        await login_throttle.record_success(session, email, client_address, utcnow())
     return user, auth
 
 
