@@ -129,7 +129,9 @@ async def test_an_empty_limit_turns_that_rule_off_and_rate_limit_enabled_false_a
             for i in range(2)
         ]
 
-    assert {a.status_code for a in logins} == {401}
+    # No rate limit answered (the per-account login throttle, its own rule, may back off the account).
+    codes = [a.json()["error"]["code"] for a in logins]
+    assert set(codes) <= {"invalid_credentials", "login_backoff"} and "login_backoff" in codes
     assert [a.status_code for a in signups] == [201, 201]
 
 
