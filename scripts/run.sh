@@ -60,9 +60,7 @@ else
   export STRIPE_API_BASE="http://127.0.0.1:$EMULATOR_PORT"
   export STRIPE_WEBHOOK_SECRET
   STRIPE_WEBHOOK_SECRET=$(persistent_secret webhook_secret whsec_)
-  $UV run stripe-emulator --host 127.0.0.1 --port "$EMULATOR_PORT" --seed demo \
-    --state-file "$RUN_DIR/emulator-state.json" \
-    --webhook-url "$API_URL/v1/webhooks/stripe" --webhook-secret "$STRIPE_WEBHOOK_SECRET" \
+  bash scripts/start-emulator.sh "$EMULATOR_PORT" "$API_URL/v1/webhooks/stripe" "$RUN_DIR/emulator-state.json" \
     >"$RUN_DIR/logs/emulator.log" 2>&1 &
   pids+=($!)
   wait_for "$STRIPE_API_BASE/_emulator/clock" "Stripe emulator" "$RUN_DIR/logs/emulator.log"

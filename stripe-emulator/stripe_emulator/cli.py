@@ -23,7 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", choices=("demo", "none"), default=_env("SEED", "none"))
     parser.add_argument("--seed-mode", choices=SEED_MODES, default=_env("SEED_MODE", "classic"))
     parser.add_argument("--webhook-url", default=_env("WEBHOOK_URL"), help="POST every event here")
-    parser.add_argument("--webhook-secret", default=_env("WEBHOOK_SECRET"), help="whsec_... signing secret")
+    parser.add_argument(
+        "--webhook-secret",
+        default=_env("WEBHOOK_SECRET"),
+        help="whsec_... signing secret; prefer env STRIPE_EMULATOR_WEBHOOK_SECRET: arguments show in `ps`",
+    )
     parser.add_argument(
         "--api-version", default=_env("API_VERSION", DEFAULT_VERSION), help="account default API version"
     )
