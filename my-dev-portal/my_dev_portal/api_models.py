@@ -230,6 +230,12 @@ class ReconciliationRunOut(BaseModel):
     errors: list[ReconciliationError]
 
 
+class RefusedKey(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    index: int
+    reason: str = Field(..., description="The verify reason: revoked, expired, no_subscription, ...")
+
+
 class RejectedEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
     index: int
@@ -382,6 +388,10 @@ class UsageBatchResult(BaseModel):
         ..., description="Indexes of stored events that match no customer; they count nowhere"
     )
     rejected: list[RejectedEvent]
+    refused_keys: list[RefusedKey] | None = Field(
+        None,
+        description="Stored events (also in `unattributed`) whose API key was refused at the time of the call (revoked, expired, subscription inactive, past_due beyond its grace): never billed",
+    )
 
 
 class UserOut(BaseModel):
