@@ -92,6 +92,6 @@ def period_hours(period_start: datetime, period_end: datetime) -> tuple[datetime
 
     The hour that straddles a period boundary is billed in the period that begins inside it (it is complete
     only after the earlier period closed), so every hour belongs to exactly one period, and a new
-    subscriber's first partial hour counts. The reporter (reporting/planner.py) uses the same rule.
+    subscriber's first partial hour counts. The reporter uses the same rule (reporting/report_decisions.py).
     """
     return hour_of(period_start), hour_of(period_end)
