@@ -25,6 +25,7 @@ run: install
 lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 
 typecheck: install
 	$(UV) run mypy my-dev-portal-api/portal_api stripe-emulator/stripe_emulator my-dev-portal/my_dev_portal my-dev-portal/rxconfig.py
@@ -36,6 +37,7 @@ test: install lint typecheck
 	bash scripts/test.sh
 
 bench: install
+	bash scripts/install-wrk.sh
 	$(UV) run python bench/run_all.py
 
 clean:

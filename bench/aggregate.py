@@ -35,15 +35,17 @@ from ingest import bench_settings, temp_database
 from portal_api.accounts.models import User
 from portal_api.accounts.service import start_session
 from portal_api.billing.models import Customer, Subscription
-from portal_api.db import create_engine, create_session_factory, new_id
+from portal_api.billing_provider.config import StripeConfig
+from portal_api.core.container import Services
+from portal_api.db import create_engine, new_id
 from portal_api.main import create_app, services_of
 from portal_api.metering.events import digest
 from portal_api.metering.ingest import Rejection, ingest
 from portal_api.metering.models import Meter, UsageEvent, UsageRollup
-from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.store import store_for
 from portal_api.metering.usage.ingest_schemas import normalize_usage_event
-from portal_api.metering.usage.service import PriceCache, charge_report_for, usage_report
+from portal_api.metering.usage.prices import PriceCache
+from portal_api.metering.usage.service import charge_report_for, usage_report
 from portal_api.migrate import upgrade_database
 
 PERIOD_START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -74,8 +76,29 @@ class StubGateway:
     async def retrieve_price(self, price_id: str) -> dict[str, Any]:
         return PRICE
 
+
+class StubStripe:
+    """Stands in for `services.stripe`: the stored configuration as the real connection reads it, and the
+    stub gateway for every purpose, so the price lookup behind the estimate stays in this process."""
+
+    def __init__(self, services: Services) -> None:
+        self._connection = services.stripe
+        self._gateway = StubGateway()
+
+    async def seed(self) -> None:
+        await self._connection.seed()
+
+    async def config(self) -> StripeConfig:
+        return await self._connection.config()
+
+    async def gateway(self, purpose: str = "api") -> StubGateway:
+        return self._gateway
+
+    def gateway_for(self, config: StripeConfig, purpose: str = "api") -> StubGateway:
+        return self._gateway
+
     async def aclose(self) -> None:
-        return None
+        await self._connection.aclose()
 
 
 def per_hour(total: int, rng: random.Random) -> list[int]:
@@ -90,9 +113,9 @@ def per_hour(total: int, rng: random.Random) -> list[int]:
 
 async def setup(app: Any) -> tuple[list[str], list[str], dict[str, str]]:
     """Users for the real customers (with subscriptions for the period), the two meters; returns ids."""
-    factory = create_session_factory(services_of(app).database.engine)
+    services = services_of(app)
     tokens: dict[str, str] = {}
-    async with factory() as session:
+    async with services.database.write() as session:
         meters = []
         for name, filters, metric in (
             (
@@ -129,16 +152,14 @@ async def setup(app: Any) -> tuple[list[str], list[str], dict[str, str]]:
                     current_period_end=PERIOD_END,
                 )
             )
-            auth = await start_session(session, services_of(app).settings, user)
-            tokens[user.id] = app.state.session_tokens.sign(auth.id)
-        await session.commit()
+            auth = await start_session(session, services.settings, user)
+            tokens[user.id] = services.session_tokens.sign(auth.id)
         return [m.id for m in meters], real, tokens
 
 
 async def ingest_real(app: Any, real: list[str], rng: random.Random) -> tuple[int, float]:
     """The real pipeline, hour by hour, with `now` just after each hour (as if sent live)."""
-    factory = create_session_factory(services_of(app).database.engine)
-    metering = app.state.metering_settings
+    services = services_of(app)
     plans = {user_id: per_hour(EVENTS_PER_CUSTOMER, rng) for user_id in real}
     customers = {user_id: f"cus_real{n}" for n, user_id in enumerate(real)}
     sent = 0
@@ -160,17 +181,15 @@ async def ingest_real(app: Any, real: list[str], rng: random.Random) -> tuple[in
                     }
                 )
         events = [normalize_usage_event(i, r) for i, r in enumerate(raw)]
-        async with factory() as session:
+        async with services.database.write() as session:
             result = await ingest(
                 session,
-                services_of(app).settings,
-                metering,
+                services.settings,
                 [e for e in events if not isinstance(e, Rejection)],
                 [e for e in events if isinstance(e, Rejection)],
                 received=len(raw),
                 now=start + timedelta(hours=1),
             )
-            await session.commit()
         sent += result.accepted
     return sent, time.perf_counter() - started
 
@@ -192,8 +211,7 @@ async def bulk_load(app: Any, meter_ids: list[str], rng: random.Random) -> int:
             seen = {digests[rng.randrange(END_USERS_PER_CUSTOMER)] for _ in range(DISTINCT_PER_HOUR)}
             rollups.append((unique_meter, user_id, moment, events, len(seen) * 1000))
             values.extend((unique_meter, user_id, moment, v) for v in seen)
-    factory = create_session_factory(services_of(app).database.engine)
-    async with factory() as session:
+    async with services_of(app).database.write() as session:
         connection = await session.connection()
         raw = (await connection.get_raw_connection()).driver_connection
         if connection.dialect.name == "postgresql":
@@ -221,7 +239,6 @@ async def bulk_load(app: Any, meter_ids: list[str], rng: random.Random) -> int:
                 "INSERT INTO usage_rollup_values (meter_id, user_id, hour, value) VALUES (?, ?, ?, ?)",
                 [(m, u, stamp(h), v) for m, u, h, v in values],
             )
-        await session.commit()
     return represented
 
 
@@ -255,8 +272,8 @@ async def measure(backend: str) -> list[dict[str, Any]]:
         await engine.dispose()
         settings = bench_settings(url)
         app = create_app(settings)
-        app.state.metering_settings = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
-        app.state.stripe = StubGateway()
+        services = services_of(app)
+        services.stripe = StubStripe(services)  # type: ignore[assignment]
         rows: list[dict[str, Any]] = []
         rng = random.Random(11)
         async with app.router.lifespan_context(app):
@@ -265,8 +282,7 @@ async def measure(backend: str) -> list[dict[str, Any]]:
             load_started = time.perf_counter()
             bulk = await bulk_load(app, meter_ids, rng)
             load_seconds = time.perf_counter() - load_started
-            factory = create_session_factory(services_of(app).database.engine)
-            async with factory() as session:
+            async with services.database.read() as session:
                 raw_events = int(await session.scalar(select(func.count()).select_from(UsageEvent)) or 0)
                 rollup_rows = int(await session.scalar(select(func.count()).select_from(UsageRollup)) or 0)
                 meters = {m.id: m for m in (await session.execute(select(Meter))).scalars()}
@@ -284,7 +300,7 @@ async def measure(backend: str) -> list[dict[str, Any]]:
             for meter_id, label in zip(meter_ids, ("event count", "unique users (sum)"), strict=True):
                 samples = []
                 for user_id in customers:
-                    async with factory() as session:
+                    async with services.database.read() as session:
                         started = time.perf_counter()
                         report = await charge_report_for(
                             store_for(session), meters[meter_id], user_id, PERIOD_START, PERIOD_END
@@ -304,20 +320,19 @@ async def measure(backend: str) -> list[dict[str, Any]]:
             samples = []
             prices = PriceCache()
             for user_id in real:
-                async with factory() as session:
-                    started = time.perf_counter()
-                    await usage_report(
-                        session,
-                        app.state.metering_settings,
-                        app.state.stripe,
-                        prices,
-                        user_id=user_id,
-                        start=None,
-                        end=None,
-                        granularity="hour",
-                        now=PERIOD_START + timedelta(days=20),
-                    )
-                    samples.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await usage_report(
+                    services.database,
+                    services.settings,
+                    services.stripe,
+                    prices,
+                    user_id=user_id,
+                    start=None,
+                    end=None,
+                    granularity="hour",
+                    now=PERIOD_START + timedelta(days=20),
+                )
+                samples.append(time.perf_counter() - started)
             rows.append(
                 {
                     "figure": f"usage report, 2 meters, 744 h series ({backend})",
@@ -362,7 +377,6 @@ async def measure(backend: str) -> list[dict[str, Any]]:
                     + ("; period values check out" if correct else "; PERIOD VALUES WRONG"),
                 }
             )
-        await services_of(app).database.engine.dispose()
         return rows
 
 

@@ -32,13 +32,12 @@ from sqlalchemy import text
 
 from portal_api.accounts.models import User
 from portal_api.config import Settings
-from portal_api.db import create_engine, create_session_factory
+from portal_api.db import create_engine
 from portal_api.keys.models import ApiKey
 from portal_api.keys.service import hash_key
 from portal_api.main import create_app, services_of
 from portal_api.metering.collector.tokens import create_token
 from portal_api.metering.models import Meter
-from portal_api.metering.settings import MeteringSettings
 from portal_api.migrate import upgrade_database
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -91,9 +90,8 @@ async def temp_database(backend: str) -> AsyncIterator[str | None]:
 
 async def seed(app: Any, settings: Settings) -> tuple[list[str], str]:
     """Customers with one key each, two meters, a collector token; returns (key secrets, collector token)."""
-    factory = create_session_factory(services_of(app).database.engine)
     keys: list[str] = []
-    async with factory() as session:
+    async with services_of(app).database.write() as session:
         for n in range(CUSTOMERS):
             user = User(email=f"customer{n}@example.com", password_hash="x")
             session.add(user)
@@ -128,7 +126,6 @@ async def seed(app: Any, settings: Settings) -> tuple[list[str], str]:
                 )
             )
         _, collector = await create_token(session, settings, name="bench", created_by_user_id=None)
-        await session.commit()
     return keys, collector
 
 
@@ -226,7 +223,6 @@ async def measure(backend: str) -> list[dict[str, Any]]:
         await engine.dispose()
         settings = bench_settings(url)
         app = create_app(settings)
-        app.state.metering_settings = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
         rows = []
         async with app.router.lifespan_context(app):
             keys, collector = await seed(app, settings)
@@ -273,7 +269,6 @@ async def measure(backend: str) -> list[dict[str, Any]]:
                             "note": f"{BATCH:,}/batch, {CUSTOMERS} customers, 2 meters",
                         }
                     )
-        await services_of(app).database.engine.dispose()
         return rows
 
 

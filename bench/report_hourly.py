@@ -32,17 +32,14 @@ from sqlalchemy import insert
 from portal_api.accounts.models import User
 from portal_api.billing.models import Customer, Subscription, SubscriptionItem
 from portal_api.config import Settings
+from portal_api.core.container import Services
 from portal_api.db import new_id
-from portal_api.main import create_app, services_of
+from portal_api.logging_setup import configure_logging
 from portal_api.metering.ingest import ingest
 from portal_api.metering.meters.schemas import MeterCreate
 from portal_api.metering.meters.service import create_meter
-from portal_api.metering.settings import MeteringSettings
 from portal_api.metering.usage.ingest_schemas import normalize_usage_event
-from portal_api.migrate import upgrade_database
-from portal_api.reporting.reporter import UsageReporter
-from portal_api.reporting.settings import ReportingSettings
-from portal_api.reporting.unit_of_work import unit_of_work
+from portal_api.services import build_services, start_services
 
 SUBSCRIPTIONS = 10_000
 TARGET_SECONDS = 60.0
@@ -146,7 +143,7 @@ async def make_subscriptions(stripe: Stripe, price_id: str) -> list[tuple[str, s
     return list(await asyncio.gather(*(one(i) for i in range(SUBSCRIPTIONS))))
 
 
-async def mirror(app: Any, price_id: str, subs: list[tuple[str, str, str, int, int]]) -> list[str]:
+async def mirror(services: Services, price_id: str, subs: list[tuple[str, str, str, int, int]]) -> list[str]:
     """Users, customers, subscriptions and items as our webhook sync would have written them."""
     now = datetime.now(UTC)
     users, customers, subscriptions, items = [], [], [], []
@@ -206,7 +203,7 @@ async def mirror(app: Any, price_id: str, subs: list[tuple[str, str, str, int, i
                 "created_at": now,
             }
         )
-    async with unit_of_work(app.state.session_factory) as session:
+    async with services.database.write() as session:
         for model, rows in (
             (User, users),
             (Customer, customers),
@@ -218,7 +215,7 @@ async def mirror(app: Any, price_id: str, subs: list[tuple[str, str, str, int, i
     return [u["id"] for u in users]
 
 
-async def ingest_hour(app: Any, metering: MeteringSettings, user_ids: list[str], hour: datetime) -> int:
+async def ingest_hour(services: Services, user_ids: list[str], hour: datetime) -> int:
     rng = random.Random(1)
     calls = {user_id: rng.randint(1, 5) for user_id in user_ids}
     raw = [
@@ -235,11 +232,10 @@ async def ingest_hour(app: Any, metering: MeteringSettings, user_ids: list[str],
     for start in range(0, len(raw), INGEST_BATCH):
         chunk = raw[start : start + INGEST_BATCH]
         events = [normalize_usage_event(i, e) for i, e in enumerate(chunk)]
-        async with unit_of_work(app.state.session_factory) as session:
+        async with services.database.write() as session:
             await ingest(
                 session,
-                services_of(app).settings,
-                metering,
+                services.settings,
                 events,
                 [],
                 received=len(events),  # type: ignore[arg-type]
@@ -255,13 +251,13 @@ async def figure(meters: bool) -> Row:
     url = f"http://127.0.0.1:{port}"
     tmp = tempfile.TemporaryDirectory(prefix="bench-report-")
     stripe = Stripe(url, version)
-    app: Any = None
+    services: Services | None = None
     try:
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
             environment="test",
             database_url=f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.db'}",
-            run_migrations_on_start=False,
+            run_migrations_on_start=True,
             run_jobs_in_process=False,
             stripe_api_base=url,
             stripe_api_key=API_KEY,
@@ -270,31 +266,24 @@ async def figure(meters: bool) -> Row:
             log_level="WARNING",
             log_json=False,
         )
-        app = create_app(settings)
-        await upgrade_database(services_of(app).database.engine)
+        configure_logging(settings.log_level, json=settings.log_json)  # as create_app does
+        services = build_services(settings)
+        await start_services(services, run_jobs=False)  # migrates, seeds the Stripe configuration
         setup_started = time.perf_counter()
         price = await make_price(stripe, meters)
         subs = await make_subscriptions(stripe, price["id"])
-        user_ids = await mirror(app, price["id"], subs)
-        metering = MeteringSettings(_env_file=None)  # type: ignore[call-arg]
-        async with unit_of_work(app.state.session_factory) as session:
-            await create_meter(
-                session,
-                settings,
-                metering,
-                app.state.stripe,
-                MeterCreate(name="bench calls", stripe_price_id=price["id"]),
-            )
+        user_ids = await mirror(services, price["id"], subs)
+        await create_meter(
+            services.database,
+            settings,
+            await services.stripe.gateway(),
+            MeterCreate(name="bench calls", stripe_price_id=price["id"]),
+        )
         # The hour the subscriptions started in; reported as the next hourly run would, just after it closed.
         hour = datetime.fromtimestamp(subs[0][3], UTC).replace(minute=0, second=0, microsecond=0)
-        calls = await ingest_hour(app, metering, user_ids, hour)
+        calls = await ingest_hour(services, user_ids, hour)
         setup_s = time.perf_counter() - setup_started
-        reporter = UsageReporter(
-            app.state.session_factory,
-            settings,
-            ReportingSettings(_env_file=None),  # type: ignore[call-arg]
-            app.state.stripe_gateways,
-        )
+        reporter = services.usage_reporter
         before = (await stripe.get("/_emulator/stats"))["requests"]
 
         started = time.perf_counter()
@@ -335,15 +324,14 @@ async def figure(meters: bool) -> Row:
         }
     finally:
         await stripe.http.aclose()
-        if app is not None:
-            await (await services_of(app).stripe.gateway()).aclose()
-            await app.state.stripe_gateways.aclose()
-            await services_of(app).database.engine.dispose()
+        if services is not None:
+            await services.aclose()
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=10)
         tmp.cleanup()
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import insert
 from portal_api.accounts.models import User
 from portal_api.billing.models import Subscription
 from portal_api.config import Settings
-from portal_api.db import create_engine, create_session_factory, new_id
+from portal_api.db import Database, create_engine, new_id
 from portal_api.keys.models import ApiKey
 from portal_api.keys.verify import KeyVerifier
 from portal_api.migrate import upgrade_database
@@ -126,8 +126,8 @@ def bench_settings(url: str) -> Settings:
 
 async def in_process(url: str, key_secrets: list[str], workdir: Path) -> list[Row]:
     """KeyVerifier.verify() called directly, as the route does: every key once (cold), then again (warm)."""
-    engine = create_engine(url)
-    verifier = KeyVerifier(bench_settings(url), create_session_factory(engine))
+    database = Database(create_engine(url))
+    verifier = KeyVerifier(bench_settings(url), database)
     rows = []
     try:
         order = random.sample(key_secrets, len(key_secrets))
@@ -154,7 +154,7 @@ async def in_process(url: str, key_secrets: list[str], workdir: Path) -> list[Ro
             rows.append(row(figure, latencies, wall, note))
         rows[-1]["note"] += f"; {verifier.cache.hits:,} hits / {verifier.cache.misses:,} misses in all"
     finally:
-        await engine.dispose()
+        await database.dispose()
     return rows
 
 

@@ -78,6 +78,10 @@ export ADMIN_BOOTSTRAP_PASSWORD
 ADMIN_BOOTSTRAP_PASSWORD="${ADMIN_BOOTSTRAP_PASSWORD:-$(persistent_secret admin_password "")}"
 export ADMIN_BOOTSTRAP_TOKEN
 ADMIN_BOOTSTRAP_TOKEN="${ADMIN_BOOTSTRAP_TOKEN:-$(persistent_secret admin_token mdp_admin_)}"
+# The console's API token administers; the gateway's may only verify keys and send usage.
+export ADMIN_BOOTSTRAP_TOKEN_SCOPES="${ADMIN_BOOTSTRAP_TOKEN_SCOPES:-admin}"
+export GATEWAY_BOOTSTRAP_TOKEN
+GATEWAY_BOOTSTRAP_TOKEN="${GATEWAY_BOOTSTRAP_TOKEN:-$(persistent_secret gateway_token mdp_admin_)}"
 export LOG_JSON="${LOG_JSON:-false}"
 
 (cd my-dev-portal-api && exec $UV run uvicorn portal_api.main:create_app --factory \
@@ -96,7 +100,8 @@ fi
 cat <<INFO
 
 Provider admin   $ADMIN_BOOTSTRAP_EMAIL / $ADMIN_BOOTSTRAP_PASSWORD
-Admin API token  $ADMIN_BOOTSTRAP_TOKEN   (for POST /v1/keys/verify)
+Admin API token  $ADMIN_BOOTSTRAP_TOKEN   (scope admin: the console's routes, /v1/admin/*)
+Gateway token    $GATEWAY_BOOTSTRAP_TOKEN   (scopes verify + ingest: POST /v1/keys/verify, /v1/usage/events)
 Logs             .run/logs/   Stop with Ctrl-C.
 INFO
 wait -n "${pids[@]}" || true

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -52,9 +53,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
-    # Password hashes are computed in worker threads (argon2 releases the GIL), at most this many at once,
-    # so logins never stall the event loop (key verification, ingest).
-    password_hash_threads: int = 4
+    # Password hashes are computed in this many worker threads of the lowest CPU priority (argon2 releases
+    # the GIL), so logins never stall the event loop (key verification, ingest). Default: one per CPU.
+    password_hash_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     password_min_length: int = 10
 
     # API keys: mdp_live_/mdp_test_ prefix follows the Stripe key's mode unless set.

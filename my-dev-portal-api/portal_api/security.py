@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
-import anyio
-import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -15,17 +18,49 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from portal_api.config import Settings
 
 
+def _lower_thread_priority() -> None:
+    """Give the calling thread the lowest CPU priority (Linux: a nice value per thread; elsewhere nothing).
+
+    Hashing is CPU work that may wait; the event loop answering key verifications and ingest may not. When the
+    CPUs are busy, the scheduler runs the loop first and hashes with what is left."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 class Passwords:
-    """argon2id hashing. The async methods hash in worker threads (argon2-cffi releases the GIL), at most
-    PASSWORD_HASH_THREADS at once, so a burst of logins never blocks the event loop."""
+    """argon2id hashing. The async methods hash in a pool of PASSWORD_HASH_THREADS worker threads of the
+    lowest CPU priority (argon2-cffi releases the GIL), so a burst of logins never blocks the event loop nor
+    takes the CPU it needs."""
 
     def __init__(self, settings: Settings) -> None:
         self._hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
         )
-        self._threads = anyio.CapacityLimiter(max(1, settings.password_hash_threads))
-        # Verifying against this when the email is unknown keeps login timing the same for both cases.
-        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._thread_count = max(1, settings.password_hash_threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._dummy: str | None = None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self._thread_count,
+                thread_name_prefix="password-hash",
+                initializer=_lower_thread_priority,
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        """Verified against when the email is unknown, so login takes as long for both cases. Made on first
+        use: a CLI command that never checks a password does not pay for a hash."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_hex(16))
+        return self._dummy
 
     def hash_now(self, password: str) -> str:
         """Hash on the calling thread (CLI commands, start-up seeding)."""
@@ -40,10 +75,11 @@ class Passwords:
             return False
 
     async def hash(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._threads)
+        return await asyncio.get_running_loop().run_in_executor(self._threads(), self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
-        return await anyio.to_thread.run_sync(self.verify_now, password_hash, password, limiter=self._threads)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads(), self.verify_now, password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)

@@ -11,7 +11,6 @@ Every call first checks that the calling task holds no database transaction (cor
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import time
@@ -27,6 +26,7 @@ from portal_api.config import Settings
 from portal_api.core.metrics import count_stripe_error
 from portal_api.core.transactions import check_no_transaction
 from portal_api.errors import Conflict, NotFound, PortalError, Unprocessable, UpstreamError
+from portal_api.protection.json_limits import InvalidJson, JsonTooDeep, decode_json
 
 log = structlog.get_logger(__name__)
 
@@ -381,9 +381,11 @@ def construct_event(payload: bytes, signature_header: str | None, secrets: Seque
     else:
         raise WebhookSignatureInvalid()
     try:
-        event = json.loads(payload)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PortalError("The webhook body is not a JSON event", code="invalid_payload") from exc
+        event = decode_json(payload)
+    except (InvalidJson, JsonTooDeep) as exc:
+        raise PortalError(
+            f"The webhook body is not a JSON event: {exc.message}", code="invalid_payload"
+        ) from None
     if not isinstance(event, dict):
         raise PortalError("The webhook body is not a Stripe event object", code="invalid_payload")
     return event

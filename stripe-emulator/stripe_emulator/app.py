@@ -71,12 +71,15 @@ async def api_entry(request: Request) -> Response:
     emulator: Emulator = request.app.state.emulator
     method, path = request.method, request.url.path
     emulator.count(method, path)
+    emulator.log_request(method, path, api_key_of(request.headers.get("authorization")))
     fault = emulator.faults.take(method, path)
     if fault is not None and fault.mode == "error":
         return _error(api_error("Emulated fault: the request was not applied."), fault.status)
     if fault is not None and fault.mode == "timeout":
         await asyncio.sleep(fault.seconds)
         return _error(api_error("Emulated timeout: the request was not applied."), fault.status)
+    if fault is not None and fault.mode == "delay":
+        await asyncio.sleep(fault.seconds)  # a slow but successful answer
     body = await request.body() if method == "POST" else b""
     status, content, headers = dispatch(emulator, request, method, path, body)
     if fault is not None and fault.mode == "drop":
@@ -134,21 +137,25 @@ def _with_request_id(body: dict[str, Any], request_id: str) -> dict[str, Any]:
     return body
 
 
+def api_key_of(header: str | None) -> str:
+    """The API key of a Bearer or Basic Authorization header ("" when there is none)."""
+    scheme, _, value = (header or "").partition(" ")
+    key = value.strip()
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(key).decode().partition(":")[0]
+        except ValueError:
+            return ""
+    return key if scheme.lower() == "bearer" else ""
+
+
 def _authenticate(header: str | None) -> None:
     if not header:
         raise authentication(
             "You did not provide an API key. You need to provide your API key in the Authorization header, "
             "using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
         )
-    scheme, _, value = header.partition(" ")
-    key = value.strip()
-    if scheme.lower() == "basic":
-        try:
-            key = base64.b64decode(key).decode().partition(":")[0]
-        except ValueError:
-            key = ""
-    elif scheme.lower() != "bearer":
-        key = ""
+    key = api_key_of(header)
     if not key.startswith(_KEY_PREFIXES):
         shown = f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else key
         raise authentication(f"Invalid API Key provided: {shown}")

@@ -168,6 +168,17 @@ async def stats(request: Request) -> dict[str, Any]:
     return {"total": sum(counts.values()), "requests": dict(counts)}
 
 
+@router.get("/requests")
+async def request_log(request: Request, method: str | None = None, path: str | None = None) -> dict[str, Any]:
+    """The latest API requests, oldest first: method, path and which key (last 4, digest) each used."""
+    found = [
+        entry
+        for entry in _emulator(request).request_log
+        if (method is None or entry["method"] == method.upper()) and (path is None or entry["path"] == path)
+    ]
+    return {"data": found}
+
+
 @router.delete("/stats")
 async def clear_stats(request: Request) -> dict[str, bool]:
     _emulator(request).stats.clear()

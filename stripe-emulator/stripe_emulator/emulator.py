@@ -1,7 +1,8 @@
 """The emulator's composition root: store, webhook dispatcher, faults, stats and the configured endpoints."""
 
+import hashlib
 import secrets
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from stripe_emulator.seed import seed_demo
 from stripe_emulator.store import Store
 from stripe_emulator.versions import DEFAULT_VERSION
 from stripe_emulator.webhooks import DEFAULT_RETRY_DELAYS, Dispatcher
+
+REQUEST_LOG_SIZE = 10_000
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Emulator:
         self.dispatcher = Dispatcher(self.store, retry_delays)
         self.faults = Faults()
         self.stats: Counter[str] = Counter()
+        self.request_log: deque[dict[str, str]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.endpoints = endpoints or []
         for config in self.endpoints:
             config.secret = config.secret or f"whsec_{secrets.token_hex(16)}"
@@ -58,6 +62,7 @@ class Emulator:
         self.dispatcher.deliveries.clear()
         self.faults.clear()
         self.stats.clear()
+        self.request_log.clear()
         self._ensure_endpoints()
         if seed and seed != "none":
             return self.seed(seed_mode or self.seed_mode)
@@ -88,3 +93,14 @@ class Emulator:
 
     def count(self, method: str, path: str) -> None:
         self.stats[f"{method} {path}"] += 1
+
+    def log_request(self, method: str, path: str, api_key: str) -> None:
+        """Which key each request used (its last 4 characters and a digest, never the key itself)."""
+        self.request_log.append(
+            {
+                "method": method,
+                "path": path,
+                "key_last4": api_key[-4:],
+                "key_sha256": hashlib.sha256(api_key.encode()).hexdigest()[:16] if api_key else "",
+            }
+        )

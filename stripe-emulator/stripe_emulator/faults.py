@@ -1,4 +1,5 @@
-"""Fault injection: make matching API requests fail (error), hang (timeout) or lose their response (drop)."""
+"""Fault injection: make matching API requests fail (error), hang then fail (timeout), answer late but
+normally (delay), or lose their response (drop)."""
 
 import random
 import re
@@ -8,7 +9,7 @@ from typing import Any
 from stripe_emulator.errors import invalid
 from stripe_emulator.ids import new_id
 
-MODES = ("error", "timeout", "drop")
+MODES = ("error", "timeout", "delay", "drop")
 
 
 @dataclass

@@ -131,6 +131,13 @@ class EmulatorControl:
         """``{"total": n, "requests": {"POST /v1/customers": n, ...}}``."""
         return self._call("GET", "/stats")  # type: ignore[no-any-return]
 
+    def requests(self, method: str | None = None, path: str | None = None) -> list[dict[str, str]]:
+        """The latest API requests (method, path, key_last4, key_sha256), oldest first."""
+        params = {k: v for k, v in (("method", method), ("path", path)) if v}
+        response = self._http.get("/_emulator/requests", params=params)
+        response.raise_for_status()
+        return response.json()["data"]  # type: ignore[no-any-return]
+
     def request_count(self, method: str, path: str) -> int:
         return int(self.stats()["requests"].get(f"{method.upper()} {path}", 0))
 

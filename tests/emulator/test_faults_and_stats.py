@@ -1,4 +1,7 @@
-"""Fault injection (error, timeout, drop) and request counting."""
+"""Fault injection (error, timeout, drop), request counting and the request log."""
+
+import hashlib
+import time
 
 import pytest
 import stripe
@@ -56,3 +59,27 @@ def test_stats_count_requests_per_path(legacy, emulator):
     assert emulator.request_count("POST", "/v1/customers") == 1
     assert emulator.request_count("GET", f"/v1/customers/{customer.id}") == 2
     assert emulator.stats()["total"] == 3
+
+
+def test_the_request_log_says_which_key_each_request_used_without_holding_the_key(emulator):
+    first = stripe.StripeClient("sk_test_first_key_aaaa", base_addresses={"api": emulator.url})
+    second = stripe.StripeClient("sk_test_second_key_bbbb", base_addresses={"api": emulator.url})
+    first.v1.customers.create({"email": "one@example.com"})
+    second.v1.customers.list()
+
+    logged = emulator.requests(path="/v1/customers")
+
+    assert [(e["method"], e["key_last4"]) for e in logged] == [("POST", "aaaa"), ("GET", "bbbb")]
+    assert logged[1]["key_sha256"] == hashlib.sha256(b"sk_test_second_key_bbbb").hexdigest()[:16]
+    assert "sk_test_first_key_aaaa" not in str(emulator.requests())
+    assert emulator.requests(method="GET", path="/v1/customers") == [logged[1]]
+    emulator.reset()
+    assert emulator.requests() == []
+
+
+def test_delay_fault_answers_late_but_normally(legacy, emulator):
+    emulator.add_fault("/v1/customers", "delay", method="POST", seconds=0.3)
+    started = time.monotonic()
+    customer = legacy.v1.customers.create({"email": "late@example.com"})
+    assert time.monotonic() - started >= 0.3
+    assert [c.id for c in legacy.v1.customers.list().data] == [customer.id]

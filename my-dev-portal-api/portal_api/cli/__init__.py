@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from portal_api.admin.scopes import SCOPES
 from portal_api.cli import commands
-from portal_api.cli.signals import run_stoppable
+from portal_api.cli.signals import exit_in_bounded_time, run_stoppable
 from portal_api.config import get_settings
 from portal_api.reporting.backfill import parse_moment
 
@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "worker":
         settings = get_settings()
         run_stoppable(lambda stop: commands.worker(settings, stop), settings.shutdown_timeout_seconds)
+        exit_in_bounded_time(0)
     elif args.command == "backfill":
         try:
             start, end = parse_moment(args.start), parse_moment(args.end)
@@ -62,4 +63,4 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         except ValueError as exc:
             parser.error(str(exc))
-        raise SystemExit(code)
+        exit_in_bounded_time(code)

@@ -11,6 +11,8 @@ import asyncio
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -23,6 +25,18 @@ GRACE_SECONDS = 2.0
 
 def run_stoppable(command: Callable[[asyncio.Event], Awaitable[T]], timeout_seconds: float) -> T:
     return asyncio.run(stoppable(command, timeout_seconds))
+
+
+def exit_in_bounded_time(code: int) -> None:
+    """Exit with `code`; should the interpreter then hang (a database driver's worker thread that was never
+    stopped keeps it alive), a watchdog ends the process after GRACE_SECONDS anyway."""
+
+    def watchdog() -> None:
+        time.sleep(GRACE_SECONDS)
+        os._exit(code)
+
+    threading.Thread(target=watchdog, name="exit-watchdog", daemon=True).start()
+    raise SystemExit(code)
 
 
 async def stoppable(command: Callable[[asyncio.Event], Awaitable[T]], timeout_seconds: float) -> T:

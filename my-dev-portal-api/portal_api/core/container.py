@@ -68,6 +68,7 @@ class Services:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         await self.jobs.stop(timeout=timeout)
+        self.passwords.close()
         for name, step in (
             ("flush_last_used", self.key_verifier.flush_last_used),
             ("close_stripe", self.stripe.aclose),

@@ -22,7 +22,7 @@ from portal_api.metering.events import NormalizedEvent
 from portal_api.metering.meters.rebuild import active_compiled_meters, lock_meters_shared
 from portal_api.metering.rollups import RollupBatch
 from portal_api.metering.store import store_for
-from portal_api.protection.text_guard import holds_nul
+from portal_api.protection.json_limits import MAX_JSON_DEPTH, json_problem
 
 log = structlog.get_logger(__name__)
 
@@ -35,12 +35,16 @@ class Rejection:
 
 
 def reject_unusable(index: int, raw: Any) -> Rejection | None:
-    """The checks every event format shares before its own schema: an object, and no U+0000 anywhere
-    (PostgreSQL text cannot hold it, so one such event would fail the whole batch's insert)."""
+    """The checks every event format shares before its own schema: an object, no U+0000 anywhere
+    (PostgreSQL text cannot hold it, so one such event would fail the whole batch's insert), and nesting
+    within MAX_JSON_DEPTH (an event's depth counts from the event object)."""
     if not isinstance(raw, dict):
         return Rejection(index, "invalid_event", "each event must be a JSON object")
-    if holds_nul(raw):
+    problem = json_problem(raw)
+    if problem == "nul":
         return Rejection(index, "invalid_event", "text must not contain NUL (U+0000) characters")
+    if problem == "too_deep":
+        return Rejection(index, "json_too_deep", f"the event nests deeper than {MAX_JSON_DEPTH} levels")
     return None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any
 
@@ -10,6 +9,7 @@ from fastapi import Request
 
 from portal_api.core.transactions import check_no_transaction
 from portal_api.errors import PortalError
+from portal_api.protection.json_limits import InvalidJson, decode_json
 
 
 class PayloadTooLarge(PortalError):
@@ -45,9 +45,10 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
     if not raw.strip():
         raise InvalidPayload("The request body is empty")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidPayload(f"The request body is not valid JSON: {exc}") from None
+        # Each event's depth is judged on its own (reject_unusable); a body too deep to decode is refused.
+        return decode_json(raw, check_depth=False)
+    except InvalidJson as exc:
+        raise InvalidPayload(exc.message) from None
 
 
 def _decompress(raw: bytes, encoding: str, max_bytes: int) -> bytes:

@@ -1,8 +1,8 @@
 """Wiring of the HTTP protections into an app, in the order they must run (outermost first):
 
-security headers -> rate limits -> CSRF -> body size limit -> NUL guard -> the app. Headers wrap everything
-so refusals carry them too; rate limits refuse floods before anything else is looked at; the body limit
-guards every read of the body, including the NUL guard's.
+security headers -> rate limits -> CSRF -> body size limit -> JSON guard (NUL, depth) -> the app. Headers
+wrap everything so refusals carry them too; rate limits refuse floods before anything else is looked at;
+the body limit guards every read of the body, including the JSON guard's.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from fastapi import FastAPI
 from portal_api.core.container import Services
 from portal_api.protection.body_limit import BodyLimitMiddleware
 from portal_api.protection.csrf import CsrfMiddleware, allowed_origins
+from portal_api.protection.json_guard import JsonGuardMiddleware
 from portal_api.protection.rate_limit import RateLimitMiddleware
 from portal_api.protection.security_headers import SecurityHeadersMiddleware
-from portal_api.protection.text_guard import TextGuardMiddleware
 
 
 def install_protection(app: FastAPI, services: Services) -> None:
     settings = services.settings
     # Starlette runs the middleware added last first: add from the innermost out.
-    app.add_middleware(TextGuardMiddleware)
+    app.add_middleware(JsonGuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -7,10 +7,11 @@
                 {"field": "request.headers.x-tier", "op": "exists"}]}
     ]}
 
-Fields: `route` (path templates: `{name}` matches one segment, `{name:path}` the rest), `method`, `status`
-(a code, a class like "2xx" or a range like "200-299"), `user` (the user id sent with the event, or the
-portal user it was attributed to), `company`, `weight`, `request.headers.<name>`, `response.headers.<name>`
-and `metadata.<path>` (`properties.<path>` is the same for events sent to /v1/usage/events).
+Fields: `route` (path templates, see route_templates.py: `{name}` within a segment, `{name:path}` the rest),
+`method`, `status` (a code, a class like "2xx" or a range like "200-299"), `user` (the user id sent with the
+event, or the portal user it was attributed to), `company`, `weight`, `request.headers.<name>`,
+`response.headers.<name>` and `metadata.<path>` (`properties.<path>` is the same for events sent to
+/v1/usage/events).
 Ops: eq, neq (= not eq, so a missing field is "not equal"), contains, exists, gt, lt.
 """
 
@@ -24,6 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from portal_api.metering.events import EventView
+from portal_api.metering.meters.route_templates import RouteTemplate
 
 MAX_DEPTH = 8
 MAX_CONDITIONS = 100
@@ -42,7 +44,6 @@ SIMPLE_FIELD_OPS: dict[str, set[str]] = {
 PATH_PREFIXES = ("request.headers.", "response.headers.", "metadata.", "properties.")
 STATUS_CLASS = re.compile(r"^[1-5]xx$")
 STATUS_RANGE = re.compile(r"^(\d{3})\s*-\s*(\d{3})$")
-TEMPLATE_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(:path)?\}")
 
 
 class Condition(BaseModel):
@@ -122,8 +123,10 @@ def check_condition(cond: Condition) -> None:
         raise ValueError(f"op {op!r} needs a numeric value")
     if op == "contains" and not isinstance(value, str):
         raise ValueError("op 'contains' needs a string value")
-    if field == "route" and op in ("eq", "neq") and (not isinstance(value, str) or not value.startswith("/")):
-        raise ValueError("route value must be a path starting with '/', like /v1/items/{id}")
+    if field == "route" and op in ("eq", "neq"):
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise ValueError("route value must be a path starting with '/', like /v1/items/{id}")
+        RouteTemplate(value)  # at most one {name:path}, as a whole segment
     if field == "method" and not (isinstance(value, str) and value.isalpha()):
         raise ValueError("method value must be an HTTP method like GET")
     if field == "status" and op in ("eq", "neq"):
@@ -148,19 +151,6 @@ def status_matcher(value: Scalar) -> Callable[[int | None], bool]:
             low, high = int(found.group(1)), int(found.group(2))
             return lambda s: s is not None and low <= s <= high
     raise ValueError("status value must be a code like 404, a class like '2xx' or a range like '200-299'")
-
-
-def route_template(template: str) -> re.Pattern[str]:
-    """`/v1/items/{id}` -> a regex for that route; `{rest:path}` spans several segments."""
-    template = template.rstrip("/") or "/"
-    parts: list[str] = []
-    position = 0
-    for param in TEMPLATE_PARAM.finditer(template):
-        parts.append(re.escape(template[position : param.start()]))
-        parts.append(".+" if param.group(2) else "[^/]+")
-        position = param.end()
-    parts.append(re.escape(template[position:]))
-    return re.compile("^" + "".join(parts) + "/?$")
 
 
 def as_number(value: Any) -> Decimal | None:
@@ -235,8 +225,8 @@ def compile_condition(cond: Condition) -> Callable[[EventView], bool]:
     if field == "user":
         return _user_predicate(op, value)
     if field == "route" and op in ("eq", "neq"):
-        pattern = route_template(str(value))
-        matches: Callable[[EventView], bool] = lambda e: pattern.match(e.route) is not None  # noqa: E731
+        template = RouteTemplate(str(value))
+        matches: Callable[[EventView], bool] = lambda e: template.matches(e.route)  # noqa: E731
     elif field == "method" and op in ("eq", "neq"):
         method = str(value).upper()
         matches = lambda e: e.method == method  # noqa: E731
