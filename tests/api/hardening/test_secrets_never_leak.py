@@ -24,10 +24,10 @@ from tests.api.checkout.flow import deliver_webhooks, pay_on_hosted_page
 from tests.api.hardening.conftest import CapturedLogs
 from tests.fixtures.database import running_app
 from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET, emulator_settings
-from tests.fixtures.members import bearer
+from tests.fixtures.members import admin_token, bearer
 
 STRIPE_KEY = "sk_test_hardening_NEVER_SHOWN_4f7a9c"
-BOOTSTRAP_TOKEN = "mdp_admin_" + "Q" * 43
+BOOTSTRAP_TOKEN = admin_token("Q")
 ADMIN_EMAIL = "owner@provider.example.com"
 ADMIN_PASSWORD = "admin password never shown"
 PASSWORD = "customer password never shown"

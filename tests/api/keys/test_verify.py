@@ -135,7 +135,7 @@ async def test_most_relevant_subscription_wins_active_over_newer_canceled(
         "mdp_test_",
         "mdp_live_short",
         "mdp_prod_" + "a" * 43,
-        "mdp_admin_" + "k" * 43,
+        ADMIN_TOKEN,  # the admin API token is no customer key
         "mdp_test_" + "é" * 43,
         "mdp_test_" + "a" * 43 + "\x00",
         "Bearer mdp_test_" + "a" * 43,
