@@ -21,6 +21,7 @@ import pytest
 
 from stripe_emulator.testing import EmulatorServer, free_port
 from tests.api.checkout.flow import pay_on_hosted_page
+from tests.fixtures.database import truncate_all
 from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
 from tests.fixtures.members import ADMIN_TOKEN, PASSWORD, admin_token, bearer, sign_up
 
@@ -32,6 +33,9 @@ API_ROOT = Path(__file__).resolve().parents[3] / "my-dev-portal-api"
 
 @pytest.fixture
 def api_process(database_url: str, emulator: EmulatorServer, tmp_path: Path) -> Iterator[str]:
+    # A fresh start: rows an earlier test left (its billing settings, sealed with another SECRET_KEY) would
+    # stop this process at startup.
+    asyncio.run(truncate_all(database_url))
     port = free_port()
     env = {
         **os.environ,
