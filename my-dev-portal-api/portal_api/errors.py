@@ -48,10 +48,6 @@ class Unprocessable(PortalError):
     status, code, message = 422, "validation_error", "Invalid input"
 
 
-class TooManyRequests(PortalError):
-    status, code, message = 429, "rate_limited", "Too many requests"
-
-
 class UpstreamError(PortalError):
     """Stripe (or another upstream) failed; the request can be retried."""
 

@@ -77,8 +77,3 @@ def resolve(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
             if match:
                 return fn, match.groupdict()
     return None
-
-
-def path_known(path: str) -> bool:
-    """Whether any method is routed at ``path`` (405-like answers vs. unknown URLs)."""
-    return any(p == path for (_, p) in _STATIC) or any(pat.match(path) for _, pat, _ in _PATTERNS)

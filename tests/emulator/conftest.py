@@ -6,9 +6,8 @@ from typing import Any
 import pytest
 
 from stripe_emulator.testing import EmulatorServer
+from tests.fixtures.emulator import LEGACY
 
-LEGACY = "2020-08-27"
-BASIL = "2025-03-31.basil"
 LATEST = "2026-10-28.endive"
 
 

@@ -3,7 +3,8 @@
 import pytest
 import stripe
 
-from tests.emulator.conftest import LATEST, LEGACY, recurring_price, subscribe
+from tests.emulator.conftest import LATEST, recurring_price, subscribe
+from tests.fixtures.emulator import LEGACY
 
 
 def test_subscription_periods_follow_interval_times_count(legacy):

@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from tests.emulator.conftest import BASIL, recurring_price, subscribe
-from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
+from tests.emulator.conftest import recurring_price, subscribe
+from tests.fixtures.emulator import BASIL, EMULATOR_WEBHOOK_SECRET
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from portal_api.metering.meters.metrics import ChargeBy
@@ -92,27 +92,6 @@ def period_hours(period_start: datetime, period_end: datetime) -> tuple[datetime
 
     The hour that straddles a period boundary is billed in the period that begins inside it (it is complete
     only after the earlier period closed), so every hour belongs to exactly one period, and a new
-    subscriber's first partial hour counts. The reporter (reporting/planner.py) uses the same rule.
+    subscriber's first partial hour counts. The reporter uses the same rule (reporting/report_decisions.py).
     """
     return hour_of(period_start), hour_of(period_end)
-
-
-def stripe_quantities(
-    values: Sequence[HourValue], action: Literal["increment", "set"]
-) -> list[tuple[datetime, int]]:
-    """Whole-unit quantities for legacy usage records (which take integers).
-
-    Increments are rounded cumulatively so their sum equals the rounded total; sets are rounded half up.
-    """
-    out: list[tuple[datetime, int]] = []
-    if action == "set":
-        return [(h.hour, int(h.value.to_integral_value(rounding=ROUND_HALF_UP))) for h in values]
-    total = Decimal(0)
-    reported = 0
-    for h in values:
-        total += h.value
-        target = int(total.to_integral_value(rounding=ROUND_HALF_UP))
-        if target != reported:
-            out.append((h.hour, target - reported))
-            reported = target
-    return out

@@ -2,7 +2,7 @@
 
 Runs the reporter over the given hours instead of the lookback window: hours never reported are sent, hours
 whose usage changed get corrections, hours already in Stripe are left alone (safe to run twice). Hours of
-periods Stripe has already invoiced follow the planner's rules (sum carried into the current period).
+periods Stripe has already invoiced follow report_decisions.py (sum carried into the current period).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Our side of the bill: a meter's usage in a billing period (from rollups) and what the ledger put in Stripe.
 
 - `period_usage`: the period's billed quantity from our rollups through charge_by.py, for the hours billed in
-  the period (see planner.py: the hour straddling the period start counts in the new period).
+  the period (see report_decisions.py: the hour straddling the period start counts in the new period).
 - `reported_quantity`: Stripe's aggregation (sum / max / last / last_ever by timestamp) applied to the
   ledger rows Stripe has confirmed for the period: what Stripe's invoice should show for the item.
 - `amount`: Stripe's pricing math (portal_api.pricing) on a quantity.
@@ -71,8 +71,8 @@ async def reported_quantity(
     inside = [r for r in rows if r.report_timestamp >= start]
     if charge_by is ChargeBy.SUM:
         return from_milli(sum(r.quantity_milli for r in inside))
-    # Set semantics: one value per timestamp, the last one written wins. Legacy last_ever looks back
-    # before the period; a Billing Meter only sees the period (the planner re-sends the carried value).
+    # Set semantics: one value per timestamp, the last one written wins. Legacy last_ever looks back before
+    # the period; a Billing Meter only sees the period (report_decisions.py re-sends the carried value).
     legacy = any(r.kind == "usage_record" for r in rows)
     latest: dict[int, int] = {}
     for r in rows if (charge_by is ChargeBy.LAST_EVER and legacy) else inside:

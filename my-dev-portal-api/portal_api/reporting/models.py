@@ -5,8 +5,8 @@
   a 5xx or a timeout repeats the very same request. Revision 0 is the first report of an hour; later
   revisions are corrections (late usage). Rows are never deleted.
 - `usage_reported_hours`: per (subscription item, meter, hour), what Stripe holds (or is being sent) for that
-  hour and the rollup value it was computed from; the planner compares it with the rollups to find new
-  and late usage in one query.
+  hour and the rollup value it was computed from; the planner's reads (changed_hours.py) compare it with
+  the rollups to find new and late usage in one query.
 - `usage_report_runs`: every run of the reporter (hourly, backfill, meter test) for the admin console.
 """
 
@@ -63,7 +63,7 @@ class UsageReport(Base):
     # The rollup value this revision was computed from.
     value_milli: Mapped[int] = mapped_column(BigInteger)
     # Unix seconds stamped on the record/event: the hour's start, moved up to the period start when the
-    # hour began before it (see planner.py).
+    # hour began before it (see report_decisions.py).
     report_timestamp: Mapped[int] = mapped_column(BigInteger)
     carried: Mapped[bool] = mapped_column(default=False)
     path: Mapped[str] = mapped_column(String(255))

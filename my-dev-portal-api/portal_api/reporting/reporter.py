@@ -1,6 +1,6 @@
 """The usage reporter: one run plans the ledger rows for closed hours, then sends every unsent row to Stripe.
 
-Exactly once: a row (with its deterministic idempotency key, see planner.py) is committed before any Stripe
+Exactly once: a row (deterministic idempotency key, see stripe_usage_params.py) is committed before any Stripe
 call; each attempt sends the same request under the same key, so Stripe applies it once however often it is
 retried (a 5xx, a timeout, a dropped response, a crash between Stripe's answer and our commit). Meter
 events also carry the key as their `identifier`; Stripe's "an event already exists with identifier" answer

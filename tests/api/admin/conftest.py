@@ -1,4 +1,7 @@
-"""Admin tests' fixtures: a provider admin (by ADMIN_EMAILS) and an ordinary user, both signed in."""
+"""Admin tests' fixtures: ADMIN_EMAIL is a provider admin; `user` is an ordinary signed-in user.
+
+The `admin` member itself (signed up as ADMIN_EMAIL) comes from tests/fixtures/members.py.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,12 @@ import httpx
 import pytest
 
 from portal_api.config import Settings
-from tests.api.keys.conftest import Member, sign_up
-
-ADMIN_EMAIL = "admin@example.com"
+from tests.fixtures.members import ADMIN_EMAIL, Member, sign_up
 
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory(admin_emails=ADMIN_EMAIL)
-
-
-@pytest.fixture
-async def admin(api: httpx.AsyncClient) -> Member:
-    return await sign_up(api, ADMIN_EMAIL)
 
 
 @pytest.fixture

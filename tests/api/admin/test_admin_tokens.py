@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.admin.models import AdminToken
-from tests.api.keys.conftest import Member, new_key
+from tests.fixtures.keys import new_key
+from tests.fixtures.members import Member, bearer
 
 CREATED_FIELDS = {"id", "name", "prefix", "token", "created_at", "scopes"}
 
@@ -40,7 +41,7 @@ async def test_created_token_verifies_keys_until_revoked(
     api: httpx.AsyncClient, admin: Member, user: Member
 ) -> None:
     token = await create_token(api, admin)
-    gateway = {"Authorization": f"Bearer {token['token']}"}
+    gateway = bearer(token["token"])
     key = (await new_key(api, user))["secret"]
 
     before = await api.post("/v1/keys/verify", json={"key": key}, headers=gateway)
@@ -83,7 +84,7 @@ async def test_ordinary_user_gets_403_admin_only(api: httpx.AsyncClient, admin: 
 
 async def test_anonymous_and_admin_token_callers_get_401(api: httpx.AsyncClient, admin: Member) -> None:
     token = await create_token(api, admin)
-    as_token = {"Authorization": f"Bearer {token['token']}"}  # a token may not mint or revoke tokens
+    as_token = bearer(token["token"])  # a token may not mint or revoke tokens
 
     for headers in ({}, as_token):
         responses = [

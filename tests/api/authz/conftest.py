@@ -1,5 +1,8 @@
 """Authz fixtures: the app on the stripe-emulator, an owner, another user and a provider admin (signed in
-with Bearer session tokens, so no CSRF Origin is needed), plus the admin API token and metrics token."""
+with Bearer session tokens, so no CSRF Origin is needed), plus the metrics token.
+
+Members, `sign_up` and the admin API token (ADMIN_TOKEN, its headers ADMIN) are in tests/fixtures/members.py.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +15,10 @@ import pytest
 
 from portal_api.config import Settings
 from stripe_emulator.testing import EmulatorServer
+from tests.fixtures.emulator import emulator_settings
+from tests.fixtures.members import ADMIN_EMAIL, ADMIN_TOKEN, Member, sign_up
 
-API_VERSION = "2020-08-27"
-ADMIN_TOKEN = "mdp_admin_" + "z" * 43
-ADMIN_API = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ADMIN_EMAIL = "owner@provider.example.com"
 METRICS_TOKEN = "metrics-" + "q" * 32
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Member:
-    id: str
-    email: str
-    headers: dict[str, str]
 
 
 @dataclass
@@ -37,31 +30,15 @@ class Cast:
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
-    return settings_factory(
-        stripe_api_base=emulator.url,
+    return emulator_settings(
+        settings_factory,
+        emulator,
         stripe_api_key="sk_test_authz",
-        stripe_api_version=API_VERSION,
-        stripe_max_retries=0,
-        run_jobs_in_process=False,
         admin_bootstrap_token=ADMIN_TOKEN,
         admin_emails=ADMIN_EMAIL,
         metrics_token=METRICS_TOKEN,
         rate_limit_enabled=False,
     )
-
-
-@pytest.fixture
-def catalog(emulator: EmulatorServer) -> dict[str, Any]:
-    """The demo catalog: {"product", "prices": {"free", "payg", "package"}}."""
-    return emulator.seed()
-
-
-async def sign_up(api: httpx.AsyncClient, email: str) -> Member:
-    response = await api.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "N"})
-    assert response.status_code == 201, response.text
-    api.cookies.clear()  # every call says who it is with an explicit bearer token
-    body = response.json()
-    return Member(id=body["user"]["id"], email=email, headers={"Authorization": f"Bearer {body['token']}"})
 
 
 @pytest.fixture

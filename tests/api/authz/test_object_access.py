@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.authz.conftest import Cast, Member
+from tests.api.authz.conftest import Cast
 from tests.api.authz.objects import make
 from tests.api.authz.route_table import ROUTES, Access, concrete, owned_routes
+from tests.fixtures.members import Member
 
 # What the rightful caller gets with the same id (proves the id was real, so the refusals were not 404s
 # for an unknown id).

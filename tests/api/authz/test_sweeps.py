@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.authz.conftest import ADMIN_API, METRICS_TOKEN, Cast
+from tests.api.authz.conftest import METRICS_TOKEN, Cast
 from tests.api.authz.route_table import ROUTES, Access, Route, concrete, routes_with
+from tests.fixtures.members import ADMIN, bearer
 
 Outcome = tuple[str, str, int, str]
 
@@ -73,7 +74,7 @@ async def test_admins_pass_the_check_of_every_admin_read(api: httpx.AsyncClient,
         if method != "GET":
             continue
         route = ROUTES[(method, template)]
-        admin_api = [ADMIN_API] if route.access is Access.ADMIN else []
+        admin_api = [ADMIN] if route.access is Access.ADMIN else []
         for headers in (cast.admin.headers, *admin_api):
             response = await call(api, method, template, route, headers)
             if response.status_code in (401, 403):
@@ -84,7 +85,7 @@ async def test_admins_pass_the_check_of_every_admin_read(api: httpx.AsyncClient,
 async def test_admin_api_tokens_cannot_manage_credentials(api: httpx.AsyncClient, cast: Cast) -> None:
     wrong: list[Outcome] = []
     for method, template in routes_with(Access.ADMIN_USER):
-        response = await call(api, method, template, ROUTES[(method, template)], ADMIN_API)
+        response = await call(api, method, template, ROUTES[(method, template)], ADMIN)
         if response.status_code != 401:
             wrong.append((method, template, response.status_code, code_of(response)))
     assert wrong == []
@@ -101,7 +102,7 @@ async def test_admin_api_token_routes_refuse_every_user_session_even_an_admins(
             response = await call(api, method, template, route, member.headers)
             if response.status_code != 401:
                 wrong.append((method, template, response.status_code, code_of(response)))
-        with_token = await call(api, method, template, route, ADMIN_API)
+        with_token = await call(api, method, template, route, ADMIN)
         if with_token.status_code in (401, 403):
             wrong.append((method, template, with_token.status_code, "admin API token refused"))
     assert wrong == []
@@ -110,7 +111,7 @@ async def test_admin_api_token_routes_refuse_every_user_session_even_an_admins(
 async def test_an_admin_api_token_is_not_a_user_session(api: httpx.AsyncClient, cast: Cast) -> None:
     wrong: list[Outcome] = []
     for method, template in routes_with(Access.USER):
-        response = await call(api, method, template, ROUTES[(method, template)], ADMIN_API)
+        response = await call(api, method, template, ROUTES[(method, template)], ADMIN)
         if response.status_code != 401:
             wrong.append((method, template, response.status_code, code_of(response)))
     assert wrong == []
@@ -122,10 +123,10 @@ async def test_own_token_routes_refuse_portal_sessions_and_admin_tokens(
     wrong: list[Outcome] = []
     for method, template in routes_with(Access.OWN_TOKEN):
         route = ROUTES[(method, template)]
-        for headers in (cast.admin.headers, ADMIN_API):
+        for headers in (cast.admin.headers, ADMIN):
             response = await call(api, method, template, route, headers)
             if response.status_code != route.anonymous_status:
                 wrong.append((method, template, response.status_code, code_of(response)))
     assert wrong == []
-    metrics = await api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    metrics = await api.get("/metrics", headers=bearer(METRICS_TOKEN))
     assert metrics.status_code == 200

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.authz.conftest import ADMIN_API, Cast
+from tests.api.authz.conftest import Cast
 from tests.api.authz.route_table import ROUTES, Access, routes_with
 from tests.api.authz.test_sweeps import Outcome, call, code_of
+from tests.fixtures.members import ADMIN, bearer
 
 
 async def token_with(api: httpx.AsyncClient, cast: Cast, *scopes: str) -> dict[str, str]:
@@ -19,12 +20,12 @@ async def token_with(api: httpx.AsyncClient, cast: Cast, *scopes: str) -> dict[s
     )
     assert created.status_code == 201, created.text
     assert created.json()["scopes"] == list(scopes)
-    return {"Authorization": f"Bearer {created.json()['token']}"}
+    return bearer(created.json()["token"])
 
 
 async def test_a_gateway_token_gets_403_on_every_admin_route(api: httpx.AsyncClient, cast: Cast) -> None:
     gateway = await token_with(api, cast, "verify", "ingest")
-    before = (await api.get("/v1/admin/billing-provider", headers=ADMIN_API)).json()
+    before = (await api.get("/v1/admin/billing-provider", headers=ADMIN)).json()
     wrong: list[Outcome] = []
     for method, template in routes_with(Access.ADMIN):
         response = await call(api, method, template, ROUTES[(method, template)], gateway)
@@ -36,7 +37,7 @@ async def test_a_gateway_token_gets_403_on_every_admin_route(api: httpx.AsyncCli
         "/v1/admin/billing-provider", json={"secret_key": "sk_test_stolen1234"}, headers=gateway
     )
     assert replaced.status_code == 403
-    assert (await api.get("/v1/admin/billing-provider", headers=ADMIN_API)).json() == before
+    assert (await api.get("/v1/admin/billing-provider", headers=ADMIN)).json() == before
 
 
 async def test_each_gateway_route_needs_its_own_scope(api: httpx.AsyncClient, cast: Cast) -> None:
@@ -55,7 +56,7 @@ async def test_each_gateway_route_needs_its_own_scope(api: httpx.AsyncClient, ca
 
 async def test_a_scope_change_applies_to_the_next_call(api: httpx.AsyncClient, cast: Cast) -> None:
     created = await api.post("/v1/admin/tokens", json={"name": "gw"}, headers=cast.admin.headers)
-    token = {"Authorization": f"Bearer {created.json()['token']}"}
+    token = bearer(created.json()["token"])
     verify = {"key": "mdp_test_" + "x" * 43}
     assert created.json()["scopes"] == ["verify", "ingest"]  # the default: what a gateway needs
     assert (await api.post("/v1/keys/verify", json=verify, headers=token)).status_code == 200  # cached now

@@ -1,5 +1,5 @@
 """Billing tests run the app against the stripe-emulator (see flow.py)."""
 
-from tests.api.checkout.flow import catalog, settings, stripe_sdk
+from tests.api.checkout.flow import settings, stripe_sdk
 
-__all__ = ["catalog", "settings", "stripe_sdk"]
+__all__ = ["settings", "stripe_sdk"]

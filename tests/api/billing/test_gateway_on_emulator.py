@@ -11,9 +11,7 @@ from portal_api.config import Settings
 from portal_api.errors import NotFound
 from portal_api.stripe_client import GatewayOptions, StripeGateway
 from stripe_emulator.testing import EmulatorServer
-
-LEGACY = "2020-08-27"
-BASIL = "2025-03-31.basil"
+from tests.fixtures.emulator import BASIL, LEGACY
 
 
 @pytest.fixture

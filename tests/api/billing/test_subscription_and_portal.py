@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from stripe_emulator.testing import EmulatorServer
-from tests.api.checkout.flow import complete, error_of, sign_up, start_checkout, subscribe
+from tests.api.checkout.flow import complete, error_of, start_checkout, subscribe
+from tests.fixtures.members import sign_up
 
 
 async def test_subscription_shows_status_plan_period_and_items(

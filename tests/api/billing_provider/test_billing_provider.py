@@ -14,9 +14,8 @@ from portal_api.billing_provider.crypto import SecretBox
 from portal_api.config import Settings
 from portal_api.main import services_of
 from portal_api.webhooks.models import WebhookEvent
+from tests.fixtures.members import ADMIN, ADMIN_TOKEN, sign_up
 
-ADMIN_TOKEN = "mdp_admin_" + "p" * 43
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SECRET = "sk_test_51HxY7LNewSecretKeyForTests9876"
 PATH = "/v1/admin/billing-provider"
 
@@ -153,11 +152,7 @@ async def test_a_changed_secret_key_makes_stored_secrets_unreadable_with_a_clear
 
 
 async def test_billing_provider_settings_need_an_admin(api: httpx.AsyncClient) -> None:
-    signup = await api.post(
-        "/v1/auth/signup", json={"email": "dev@example.com", "password": "correct horse battery"}
-    )
-    api.cookies.clear()
-    user = {"Authorization": f"Bearer {signup.json()['token']}"}
+    user = (await sign_up(api, "dev@example.com")).headers
 
     assert (await api.get(PATH)).status_code == 401
     assert (await api.put(PATH, json={"api_version": "2024-06-20"})).status_code == 401

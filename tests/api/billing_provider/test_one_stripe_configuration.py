@@ -21,12 +21,9 @@ from portal_api.db import utcnow
 from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import (
-    ADMIN,
-    catalog,
     complete,
     deliver_webhooks,
     settings,
-    sign_up,
     start_checkout,
     stripe_sdk,
     subscribe,
@@ -34,8 +31,9 @@ from tests.api.checkout.flow import (
 from tests.api.webhooks.test_stripe_webhooks import post_event, unknown_event
 from tests.fixtures.database import running_app
 from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
+from tests.fixtures.members import ADMIN, sign_up
 
-__all__ = ["catalog", "settings", "stripe_sdk"]  # fixtures used here
+__all__ = ["settings", "stripe_sdk"]  # fixtures used here
 
 PATH = "/v1/admin/billing-provider"
 CONSOLE_KEY = "sk_test_saved_in_the_console_9876"

@@ -1,14 +1,15 @@
-"""Shared pieces of the billing tests: settings pointing the app at the emulator, sign-up, checkout, paying.
+"""Shared pieces of the billing tests: settings pointing the app at the emulator, checkout, paying.
 
-Test modules and conftests import the fixtures from here (`settings`, `catalog`) so the app under test talks
-to the session's stripe-emulator through the real SDK, and the helpers drive the flow the way a browser
-and Stripe would: POST the hosted checkout form, replay the emulator's signed webhook deliveries over ASGI.
+Test modules and conftests import the fixtures from here (`settings`, `stripe_sdk`) so the app under test
+talks to the session's stripe-emulator through the real SDK, and the helpers drive the flow the way a
+browser and Stripe would: POST the hosted checkout form, replay the emulator's signed webhook deliveries
+over ASGI. Members and `sign_up` are in tests/fixtures/members.py, `verify_key` in tests/fixtures/keys.py,
+the demo `catalog` in tests/fixtures/emulator.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,52 +20,25 @@ from sqlalchemy import select
 from portal_api.config import Settings
 from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
-from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
-
-API_VERSION = "2020-08-27"
-ADMIN_TOKEN = "mdp_admin_" + "b" * 43
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-PASSWORD = "correct horse battery"
+from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET, LEGACY, emulator_settings
+from tests.fixtures.members import ADMIN_TOKEN, Member
 
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
-    return settings_factory(
-        stripe_api_base=emulator.url,
+    return emulator_settings(
+        settings_factory,
+        emulator,
         stripe_api_key="sk_test_portal_under_test",
-        stripe_api_version=API_VERSION,
         stripe_webhook_secret=EMULATOR_WEBHOOK_SECRET,
-        stripe_max_retries=0,
-        run_jobs_in_process=False,
         admin_bootstrap_token=ADMIN_TOKEN,
     )
 
 
 @pytest.fixture
-def catalog(emulator: EmulatorServer) -> dict[str, Any]:
-    """The demo catalog: {"product", "prices": {"free", "payg", "package"}}."""
-    return emulator.seed()
-
-
-@pytest.fixture
 def stripe_sdk(emulator: EmulatorServer) -> Any:
     """A plain SDK client on the emulator: what happens in Stripe outside the portal (dashboard, portal)."""
-    return emulator.client(version=API_VERSION)
-
-
-@dataclass
-class Member:
-    id: str
-    email: str
-    headers: dict[str, str]
-
-
-async def sign_up(api: httpx.AsyncClient, email: str = "dev@example.com", name: str = "Dev") -> Member:
-    response = await api.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": name})
-    assert response.status_code == 201, response.text
-    api.cookies.clear()  # every call says who it is with an explicit bearer token
-    body = response.json()
-    return Member(id=body["user"]["id"], email=email, headers={"Authorization": f"Bearer {body['token']}"})
+    return emulator.client(version=LEGACY)
 
 
 async def start_checkout(
@@ -119,13 +93,6 @@ async def deliver_webhooks(
             )
         )
     return responses
-
-
-async def verify_key(api: httpx.AsyncClient, secret: str) -> dict[str, Any]:
-    response = await api.post("/v1/keys/verify", json={"key": secret}, headers=ADMIN)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def error_of(response: httpx.Response) -> tuple[int, str]:

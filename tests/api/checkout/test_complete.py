@@ -20,13 +20,13 @@ from tests.api.checkout.flow import (
     error_of,
     pay_on_hosted_page,
     rows,
-    sign_up,
     start_checkout,
     subscribe,
-    verify_key,
 )
 from tests.fixtures.database import running_app
-from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
+from tests.fixtures.emulator import BASIL, EMULATOR_WEBHOOK_SECRET, emulator_settings
+from tests.fixtures.keys import verify_key
+from tests.fixtures.members import sign_up
 
 
 async def test_sign_up_checkout_pay_complete_issues_one_working_key(
@@ -307,12 +307,8 @@ async def test_whole_flow_on_basil_takes_the_period_from_the_items(
     emulator: EmulatorServer,
     stripe_sdk: Any,
 ) -> None:
-    settings = settings_factory(
-        stripe_api_base=emulator.url,
-        stripe_api_version="2025-03-31.basil",
-        stripe_webhook_secret=EMULATOR_WEBHOOK_SECRET,
-        stripe_max_retries=0,
-        run_jobs_in_process=False,
+    settings = emulator_settings(
+        settings_factory, emulator, stripe_api_version=BASIL, stripe_webhook_secret=EMULATOR_WEBHOOK_SECRET
     )
     async with running_app(settings) as basil_app:
         transport = httpx.ASGITransport(app=basil_app)

@@ -9,14 +9,8 @@ import httpx
 
 from portal_api.billing.models import Customer
 from stripe_emulator.testing import EmulatorServer
-from tests.api.checkout.flow import (
-    complete,
-    error_of,
-    pay_on_hosted_page,
-    rows,
-    sign_up,
-    start_checkout,
-)
+from tests.api.checkout.flow import complete, error_of, pay_on_hosted_page, rows, start_checkout
+from tests.fixtures.members import sign_up
 
 
 async def test_checkout_creates_subscription_session_for_a_new_stripe_customer(

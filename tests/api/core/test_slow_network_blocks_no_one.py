@@ -21,18 +21,21 @@ import pytest
 
 from stripe_emulator.testing import EmulatorServer, free_port
 from tests.api.checkout.flow import pay_on_hosted_page
+from tests.fixtures.database import truncate_all
 from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
+from tests.fixtures.members import ADMIN_TOKEN, PASSWORD, admin_token, bearer, sign_up
 
 HOLD_SECONDS = 8.0
 FAST = 1.0
-ADMIN_TOKEN = "mdp_admin_" + "S" * 43
-GATEWAY_TOKEN = "mdp_admin_" + "G" * 43
-PASSWORD = "correct horse battery"
+GATEWAY_TOKEN = admin_token("G")
 API_ROOT = Path(__file__).resolve().parents[3] / "my-dev-portal-api"
 
 
 @pytest.fixture
 def api_process(database_url: str, emulator: EmulatorServer, tmp_path: Path) -> Iterator[str]:
+    # A fresh start: rows an earlier test left (its billing settings, sealed with another SECRET_KEY) would
+    # stop this process at startup.
+    asyncio.run(truncate_all(database_url))
     port = free_port()
     env = {
         **os.environ,
@@ -90,13 +93,6 @@ async def client(api_process: str) -> AsyncIterator[httpx.AsyncClient]:
         yield api
 
 
-async def sign_up(api: httpx.AsyncClient, email: str) -> dict[str, str]:
-    response = await api.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    api.cookies.clear()
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 async def subscribed_key(api: httpx.AsyncClient, headers: dict[str, str], price_id: str) -> tuple[str, str]:
     """A real checkout for the user; returns (its first API key, its Stripe customer id)."""
     started = await api.post("/v1/checkout/sessions", json={"price_id": price_id}, headers=headers)
@@ -140,14 +136,12 @@ async def test_a_slow_stripe_call_a_trickled_body_and_a_slow_webhook_apply_hold_
     client: httpx.AsyncClient, api_process: str, emulator: EmulatorServer
 ) -> None:
     catalog = emulator.seed()
-    waiter = await sign_up(client, "waiter@example.com")
-    other = await sign_up(client, "other@example.com")
+    waiter = (await sign_up(client, "waiter@example.com")).headers
+    other = (await sign_up(client, "other@example.com")).headers
     key, customer_id = await subscribed_key(client, other, catalog["prices"]["free"])
-    assert (
-        await client.post(
-            "/v1/keys/verify", json={"key": key}, headers={"Authorization": f"Bearer {GATEWAY_TOKEN}"}
-        )
-    ).json()["valid"]
+    assert (await client.post("/v1/keys/verify", json={"key": key}, headers=bearer(GATEWAY_TOKEN))).json()[
+        "valid"
+    ]
 
     emulator.add_fault(
         f"/v1/prices/{catalog['prices']['payg']}", "timeout", method="GET", seconds=HOLD_SECONDS
@@ -175,7 +169,7 @@ async def test_a_slow_stripe_call_a_trickled_body_and_a_slow_webhook_apply_hold_
     assert webhook.status_code == 200, webhook.text  # acknowledged; its apply now waits on Stripe
     await asyncio.sleep(0.5)
 
-    gateway = {"Authorization": f"Bearer {GATEWAY_TOKEN}"}
+    gateway = bearer(GATEWAY_TOKEN)
     slowest: dict[str, float] = {}
     for _ in range(3):
         assert not slow_checkout.done() and not slow_body.done()

@@ -32,10 +32,9 @@ from schemathesis.python.asgi import shutdown_lifespans
 from portal_api.config import Settings
 from portal_api.main import create_app
 from stripe_emulator.testing import EmulatorServer
+from tests.fixtures.members import ADMIN_TOKEN, PASSWORD, bearer
 
-ADMIN_TOKEN = "mdp_admin_" + "f" * 43
 ADMIN_EMAIL = "owner@fuzz.example.com"
-PASSWORD = "correct horse battery"
 WEBHOOK_SECRET = "whsec_fuzz_secret"
 # Examples per (operation, caller, generation mode).
 FUZZ_EXAMPLES = 8
@@ -113,10 +112,6 @@ def call(schema: Any, method: str, path: str, headers: dict[str, str] | None = N
     response = schema[path][method].Case(**parts).call(headers=headers or {})
     assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
     return json.loads(response.text) if response.text else None
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass

@@ -1,47 +1,25 @@
-"""Hardening test fixtures: an app with an admin token, signed-up members, and captured log lines."""
+"""Hardening test fixtures: an app with an admin token and a provider admin e-mail, and captured log lines.
+
+Members, `sign_up` and the admin token are in tests/fixtures/members.py.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from portal_api.config import Settings
 from portal_api.logging_setup import build_formatter
-
-ADMIN_TOKEN = "mdp_admin_" + "h" * 43
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ADMIN_EMAIL = "owner@provider.example.com"
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Member:
-    id: str
-    email: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+from tests.fixtures.members import ADMIN_EMAIL, ADMIN_TOKEN
 
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings]) -> Settings:
     return settings_factory(admin_bootstrap_token=ADMIN_TOKEN, admin_emails=ADMIN_EMAIL, log_level="INFO")
-
-
-async def sign_up(api: httpx.AsyncClient, email: str, **headers: str) -> Member:
-    response = await api.post("/v1/auth/signup", json={"email": email, "password": PASSWORD}, headers=headers)
-    assert response.status_code == 201, response.text
-    api.cookies.clear()
-    body = response.json()
-    return Member(id=body["user"]["id"], email=email, token=body["token"])
 
 
 class CapturedLogs(logging.Handler):

@@ -15,8 +15,8 @@ from portal_api.config import Settings
 from portal_api.metering.models import UsageEvent
 from portal_api.webhooks.models import WebhookEvent
 from stripe_emulator.testing import EmulatorServer
-from tests.api.hardening.conftest import ADMIN, ADMIN_EMAIL, ADMIN_TOKEN, sign_up
 from tests.fixtures.database import running_app
+from tests.fixtures.members import ADMIN, ADMIN_EMAIL, ADMIN_TOKEN, sign_up
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from portal_api.config import Settings
-from tests.api.hardening.conftest import ADMIN, ADMIN_TOKEN
+from tests.fixtures.members import ADMIN, ADMIN_TOKEN
 
 LIMIT = 4096
 

@@ -9,7 +9,7 @@ import pytest
 
 from portal_api.config import Settings
 from portal_api.protection.csrf import normalize_origin
-from tests.api.hardening.conftest import ADMIN_TOKEN, PASSWORD, sign_up
+from tests.fixtures.members import ADMIN_TOKEN, PASSWORD, sign_up
 
 PORTAL = "http://portal.test"  # settings_factory's PORTAL_URL
 EVIL = "https://evil.example"

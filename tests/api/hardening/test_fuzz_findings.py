@@ -11,16 +11,14 @@ from portal_api.config import Settings
 from portal_api.errors import NotFound
 from portal_api.stripe_client import checked_id
 from stripe_emulator.testing import EmulatorServer
-from tests.api.hardening.conftest import ADMIN_TOKEN, sign_up
+from tests.fixtures.emulator import emulator_settings
+from tests.fixtures.members import ADMIN, ADMIN_TOKEN, sign_up
 
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
-    return settings_factory(
-        stripe_api_base=emulator.url,
-        stripe_api_key="sk_test_fuzz_findings",
-        stripe_max_retries=0,
-        admin_bootstrap_token=ADMIN_TOKEN,
+    return emulator_settings(
+        settings_factory, emulator, stripe_api_key="sk_test_fuzz_findings", admin_bootstrap_token=ADMIN_TOKEN
     )
 
 
@@ -61,10 +59,9 @@ def test_stripe_ids_are_letters_digits_and_underscores() -> None:
 
 async def test_a_customer_list_offset_past_what_the_database_takes_is_422(api: httpx.AsyncClient) -> None:
     # Was a 500: OverflowError on SQLite (DataError on PostgreSQL) for an offset beyond 64 bits.
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
-    huge = await api.get("/v1/admin/customers", params={"offset": 9464557213535780864}, headers=admin)
-    fine = await api.get("/v1/admin/customers", params={"offset": 2**31 - 1}, headers=admin)
+    huge = await api.get("/v1/admin/customers", params={"offset": 9464557213535780864}, headers=ADMIN)
+    fine = await api.get("/v1/admin/customers", params={"offset": 2**31 - 1}, headers=ADMIN)
 
     assert huge.status_code == 422 and huge.json()["error"]["code"] == "validation_error"
     assert fine.status_code == 200 and fine.json()["data"] == []
@@ -73,12 +70,11 @@ async def test_a_customer_list_offset_past_what_the_database_takes_is_422(api: h
 async def test_nul_characters_are_refused_with_422_on_every_backend(api: httpx.AsyncClient) -> None:
     # Was a 500 on PostgreSQL (text cannot hold U+0000) for bodies, path ids and query values.
     member = await sign_up(api, "dev@example.com")
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     json_headers = {**member.headers, "Content-Type": "application/json"}
 
     in_body = await api.post("/v1/keys", content=b'{"name": "ci\\u0000"}', headers=json_headers)
     in_key = await api.post("/v1/keys", content=b'{"name\\u0000": "ci"}', headers=json_headers)
-    in_path = await api.get("/v1/admin/meters/meter%00x", headers=admin)
+    in_path = await api.get("/v1/admin/meters/meter%00x", headers=ADMIN)
     in_query = await api.get("/v1/usage", params={"granularity": "hour\x00"}, headers=member.headers)
     escaped_backslash = await api.post("/v1/keys", content=b'{"name": "ci\\\\u0000"}', headers=json_headers)
 

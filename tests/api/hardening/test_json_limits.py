@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from portal_api.protection.json_limits import MAX_JSON_DEPTH, decode_json, json_problem
-from tests.api.hardening.conftest import ADMIN, ADMIN_EMAIL, sign_up
+from tests.fixtures.members import ADMIN, ADMIN_EMAIL, sign_up
 
 DEEP_ARRAYS = b"[" * 100_000 + b"]" * 100_000
 DEEP_OBJECTS = b'{"a":' * 100_000 + b"1" + b"}" * 100_000

@@ -17,8 +17,8 @@ from portal_api.core import metrics as hooks
 from portal_api.errors import NotFound
 from portal_api.main import services_of
 from portal_api.webhooks.models import WebhookEvent
-from tests.api.hardening.conftest import ADMIN
 from tests.fixtures.database import running_app
+from tests.fixtures.members import ADMIN
 
 
 def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

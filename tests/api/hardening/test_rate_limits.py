@@ -10,8 +10,8 @@ import pytest
 
 from portal_api.config import Settings
 from portal_api.main import create_app
-from tests.api.hardening.conftest import ADMIN, ADMIN_TOKEN, PASSWORD
 from tests.fixtures.database import running_app
+from tests.fixtures.members import ADMIN, ADMIN_TOKEN, PASSWORD, admin_token, bearer
 
 LOGIN = {"email": "nobody@example.com", "password": PASSWORD}
 
@@ -87,7 +87,7 @@ async def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
 
 async def test_verify_is_limited_per_admin_token(settings_factory: Callable[..., Settings]) -> None:
     settings = settings_factory(admin_bootstrap_token=ADMIN_TOKEN, rate_limit_verify="2/second")
-    other_token = {"Authorization": "Bearer mdp_admin_" + "z" * 43}
+    other_token = bearer(admin_token("z"))
     async with client_for(settings) as client:
         answers = [
             await client.post("/v1/keys/verify", json={"key": "mdp_test_x"}, headers=ADMIN) for _ in range(3)

@@ -7,7 +7,8 @@ import re
 import httpx
 import structlog
 
-from tests.api.hardening.conftest import CapturedLogs, sign_up
+from tests.api.hardening.conftest import CapturedLogs
+from tests.fixtures.members import sign_up
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 

@@ -23,10 +23,11 @@ from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import deliver_webhooks, pay_on_hosted_page
 from tests.api.hardening.conftest import CapturedLogs
 from tests.fixtures.database import running_app
-from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET
+from tests.fixtures.emulator import EMULATOR_WEBHOOK_SECRET, emulator_settings
+from tests.fixtures.members import admin_token, bearer
 
 STRIPE_KEY = "sk_test_hardening_NEVER_SHOWN_4f7a9c"
-BOOTSTRAP_TOKEN = "mdp_admin_" + "Q" * 43
+BOOTSTRAP_TOKEN = admin_token("Q")
 ADMIN_EMAIL = "owner@provider.example.com"
 ADMIN_PASSWORD = "admin password never shown"
 PASSWORD = "customer password never shown"
@@ -55,11 +56,11 @@ class Recorder:
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
-    return settings_factory(
-        stripe_api_base=emulator.url,
+    return emulator_settings(
+        settings_factory,
+        emulator,
         stripe_api_key=STRIPE_KEY,
         stripe_webhook_secret=EMULATOR_WEBHOOK_SECRET,
-        stripe_max_retries=0,
         admin_bootstrap_email=ADMIN_EMAIL,
         admin_bootstrap_password=ADMIN_PASSWORD,
         admin_bootstrap_token=BOOTSTRAP_TOKEN,
@@ -87,7 +88,6 @@ async def run_main_flows(api: httpx.AsyncClient, recorder: Recorder, emulator: E
     """Sign-up, login, checkout, keys, verify, webhooks, tokens, ingest, billing provider, health; returns
     the secrets that were displayed once (the rest are known constants)."""
     catalog = emulator.seed()
-    bearer = lambda token: {"Authorization": f"Bearer {token}"}  # noqa: E731
     admin = bearer(BOOTSTRAP_TOKEN)
 
     signup = await api.post("/v1/auth/signup", json={"email": "dev@example.com", "password": PASSWORD})
@@ -210,9 +210,7 @@ async def test_main_flows_leak_no_secret_into_logs_or_responses(
             event_hooks={"response": [recorder.on_response]},
         ) as bad_client,
     ):
-        health = await bad_client.get(
-            "/v1/admin/health", headers={"Authorization": f"Bearer {BOOTSTRAP_TOKEN}"}
-        )
+        health = await bad_client.get("/v1/admin/health", headers=bearer(BOOTSTRAP_TOKEN))
     assert health.json()["stripe"]["error"] == "stripe_auth_failed"
     # The bad-key process wrote its environment into the shared stored configuration at its start; the
     # main app writes its own again, as its own (re)start would.

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import httpx
 
 from portal_api.config import Settings
-from tests.api.hardening.conftest import ADMIN, sign_up
 from tests.fixtures.database import running_app
+from tests.fixtures.members import ADMIN, sign_up
 
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'"
 

@@ -13,7 +13,8 @@ from portal_api.config import Settings
 from portal_api.keys.models import ApiKey
 from portal_api.keys.service import MAX_ACTIVE_KEYS_PER_USER
 from portal_api.security import keyed_hash
-from tests.api.keys.conftest import Member, new_key
+from tests.fixtures.keys import new_key
+from tests.fixtures.members import Member
 
 LISTED_FIELDS = {"id", "name", "prefix", "status", "created_at", "expires_at", "revoked_at", "last_used_at"}
 

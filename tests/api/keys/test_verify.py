@@ -16,8 +16,10 @@ from portal_api.config import Settings
 from portal_api.core.changes import announce
 from portal_api.keys.models import ApiKey
 from portal_api.main import services_of
-from tests.api.keys.conftest import ADMIN, ADMIN_TOKEN, Member, new_key, sign_up, subscribe, verify
+from tests.api.keys.conftest import subscribe
 from tests.fixtures.database import running_app
+from tests.fixtures.keys import new_key, verify_key
+from tests.fixtures.members import ADMIN, ADMIN_TOKEN, Member, sign_up
 
 
 def move_clock(app: Any, by: timedelta) -> None:
@@ -31,7 +33,7 @@ async def test_key_of_active_subscriber_is_valid_with_customer_and_plan(
     subscription = await subscribe(db_session, alice, "active")
     key = await new_key(api, alice)
 
-    result = await verify(api, key["secret"])
+    result = await verify_key(api, key["secret"])
 
     assert result == {
         "valid": True,
@@ -64,7 +66,7 @@ async def test_subscription_status_decides_validity(
     await subscribe(db_session, alice, status)
     key = await new_key(api, alice)
 
-    result = await verify(api, key["secret"])
+    result = await verify_key(api, key["secret"])
 
     assert (result["valid"], result["reason"], result["subscription_status"]) == (valid, reason, status)
 
@@ -74,7 +76,7 @@ async def test_key_without_any_subscription_is_invalid_no_subscription(
 ) -> None:
     key = await new_key(api, alice)
 
-    result = await verify(api, key["secret"])
+    result = await verify_key(api, key["secret"])
 
     assert result["valid"] is False and result["reason"] == "no_subscription"
     assert result["key_id"] == key["id"]
@@ -91,8 +93,8 @@ async def test_past_due_is_valid_within_grace_and_invalid_after(
     )
     alices, bobs = await new_key(api, alice), await new_key(api, bob)
 
-    within = await verify(api, alices["secret"])
-    after = await verify(api, bobs["secret"])
+    within = await verify_key(api, alices["secret"])
+    after = await verify_key(api, bobs["secret"])
 
     assert within["valid"] is True and within["subscription_status"] == "past_due"
     assert after["valid"] is False and after["reason"] == "past_due_grace_expired"
@@ -103,11 +105,11 @@ async def test_past_due_grace_runs_out_even_while_the_key_is_cached(
 ) -> None:
     await subscribe(db_session, alice, "past_due", status_changed_at=datetime.now(UTC))
     key = await new_key(api, alice)
-    assert (await verify(api, key["secret"]))["valid"] is True
+    assert (await verify_key(api, key["secret"]))["valid"] is True
 
     move_clock(app, timedelta(hours=settings.past_due_grace_hours, minutes=1))
 
-    assert (await verify(api, key["secret"]))["reason"] == "past_due_grace_expired"
+    assert (await verify_key(api, key["secret"]))["reason"] == "past_due_grace_expired"
 
 
 async def test_most_relevant_subscription_wins_active_over_newer_canceled(
@@ -120,8 +122,8 @@ async def test_most_relevant_subscription_wins_active_over_newer_canceled(
     await subscribe(db_session, bob, "incomplete_expired")
     alices, bobs = await new_key(api, alice), await new_key(api, bob)
 
-    assert (await verify(api, alices["secret"]))["subscription_status"] == "active"
-    assert (await verify(api, bobs["secret"]))["subscription_status"] == "incomplete_expired"
+    assert (await verify_key(api, alices["secret"]))["subscription_status"] == "active"
+    assert (await verify_key(api, bobs["secret"]))["subscription_status"] == "incomplete_expired"
 
 
 @pytest.mark.parametrize(
@@ -133,7 +135,7 @@ async def test_most_relevant_subscription_wins_active_over_newer_canceled(
         "mdp_test_",
         "mdp_live_short",
         "mdp_prod_" + "a" * 43,
-        "mdp_admin_" + "k" * 43,
+        ADMIN_TOKEN,  # the admin API token is no customer key
         "mdp_test_" + "é" * 43,
         "mdp_test_" + "a" * 43 + "\x00",
         "Bearer mdp_test_" + "a" * 43,
@@ -141,7 +143,7 @@ async def test_most_relevant_subscription_wins_active_over_newer_canceled(
     ],
 )
 async def test_malformed_key_is_200_invalid_unknown_key(api: httpx.AsyncClient, key: str) -> None:
-    result = await verify(api, key)
+    result = await verify_key(api, key)
 
     assert result == {
         "valid": False,
@@ -157,8 +159,8 @@ async def test_well_formed_unknown_key_is_unknown_key(api: httpx.AsyncClient, al
     real = await new_key(api, alice)
     forged = real["secret"][:-4] + ("AAAA" if not real["secret"].endswith("AAAA") else "BBBB")
 
-    assert (await verify(api, forged))["reason"] == "unknown_key"
-    assert (await verify(api, forged))["reason"] == "unknown_key"  # the cached negative answer agrees
+    assert (await verify_key(api, forged))["reason"] == "unknown_key"
+    assert (await verify_key(api, forged))["reason"] == "unknown_key"  # the cached negative answer agrees
 
 
 @pytest.mark.parametrize(
@@ -200,7 +202,7 @@ async def test_verify_needs_an_admin_token_not_a_user_session(
         assert response.status_code == 401
         assert set(response.json()["error"]) >= {"code", "message"}
     assert forged.json()["error"]["code"] == "invalid_admin_token"
-    assert (await verify(api, key))["valid"] is True
+    assert (await verify_key(api, key))["valid"] is True
 
 
 async def test_revoked_key_is_invalid_at_once_even_after_being_cached(
@@ -208,11 +210,11 @@ async def test_revoked_key_is_invalid_at_once_even_after_being_cached(
 ) -> None:
     await subscribe(db_session, alice)
     key = await new_key(api, alice)
-    assert (await verify(api, key["secret"]))["valid"] is True  # now cached
+    assert (await verify_key(api, key["secret"]))["valid"] is True  # now cached
 
     await api.delete(f"/v1/keys/{key['id']}", headers=alice.headers)
 
-    result = await verify(api, key["secret"])
+    result = await verify_key(api, key["secret"])
     assert result["valid"] is False and result["reason"] == "revoked" and result["key_id"] == key["id"]
 
 
@@ -228,12 +230,12 @@ async def test_expired_key_is_invalid_with_reason_expired(
         .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     )
     await db_session.commit()
-    assert (await verify(api, key["secret"]))["valid"] is True
+    assert (await verify_key(api, key["secret"]))["valid"] is True
 
     move_clock(app, timedelta(hours=1, seconds=1))
 
-    assert (await verify(api, key["secret"]))["reason"] == "expired"
-    assert (await verify(api, stored_past["secret"]))["reason"] == "expired"
+    assert (await verify_key(api, key["secret"]))["reason"] == "expired"
+    assert (await verify_key(api, stored_past["secret"]))["reason"] == "expired"
     listed = {k["id"]: k["status"] for k in (await api.get("/v1/keys", headers=alice.headers)).json()["data"]}
     assert listed == {key["id"]: "expired", stored_past["id"]: "expired"}
 
@@ -243,15 +245,15 @@ async def test_rotated_key_stays_valid_within_grace_and_expires_after(
 ) -> None:
     await subscribe(db_session, alice)
     old = await new_key(api, alice)
-    assert (await verify(api, old["secret"]))["valid"] is True  # cached before the rotation
+    assert (await verify_key(api, old["secret"]))["valid"] is True  # cached before the rotation
 
     new = (await api.post(f"/v1/keys/{old['id']}/rotate", headers=alice.headers)).json()
 
-    assert (await verify(api, old["secret"]))["valid"] is True
-    assert (await verify(api, new["secret"]))["valid"] is True
+    assert (await verify_key(api, old["secret"]))["valid"] is True
+    assert (await verify_key(api, new["secret"]))["valid"] is True
     move_clock(app, timedelta(hours=settings.key_rotation_grace_hours, seconds=1))
-    assert (await verify(api, old["secret"]))["reason"] == "expired"
-    assert (await verify(api, new["secret"]))["valid"] is True
+    assert (await verify_key(api, old["secret"]))["reason"] == "expired"
+    assert (await verify_key(api, new["secret"]))["valid"] is True
 
 
 async def test_zero_rotation_grace_invalidates_the_old_key_at_once(
@@ -264,12 +266,12 @@ async def test_zero_rotation_grace_invalidates_the_old_key_at_once(
     ):
         member = await sign_up(client, "carol@example.com")
         old = await new_key(client, member)
-        assert (await verify(client, old["secret"]))["reason"] == "no_subscription"  # known, cached
+        assert (await verify_key(client, old["secret"]))["reason"] == "no_subscription"  # known, cached
 
         new = (await client.post(f"/v1/keys/{old['id']}/rotate", headers=member.headers)).json()
 
-        assert (await verify(client, old["secret"]))["reason"] == "expired"
-        assert (await verify(client, new["secret"]))["reason"] == "no_subscription"
+        assert (await verify_key(client, old["secret"]))["reason"] == "expired"
+        assert (await verify_key(client, new["secret"]))["reason"] == "no_subscription"
 
 
 async def test_a_user_change_on_the_feed_makes_a_subscription_change_visible_at_once(
@@ -277,7 +279,7 @@ async def test_a_user_change_on_the_feed_makes_a_subscription_change_visible_at_
 ) -> None:
     subscription = await subscribe(db_session, alice, "active")
     key = await new_key(api, alice)
-    assert (await verify(api, key["secret"]))["valid"] is True
+    assert (await verify_key(api, key["secret"]))["valid"] is True
 
     await db_session.execute(
         update(Subscription)
@@ -285,9 +287,9 @@ async def test_a_user_change_on_the_feed_makes_a_subscription_change_visible_at_
         .values(status="canceled", status_changed_at=datetime.now(UTC))
     )
     await db_session.commit()
-    stale = await verify(api, key["secret"])  # the cache still holds the old status ...
+    stale = await verify_key(api, key["secret"])  # the cache still holds the old status ...
     services_of(app).changes.publish("user", alice.id)
-    fresh = await verify(api, key["secret"])  # ... until the subscription code says it changed
+    fresh = await verify_key(api, key["secret"])  # ... until the subscription code says it changed
 
     assert stale["valid"] is True
     assert fresh["valid"] is False and fresh["reason"] == "subscription_inactive"
@@ -299,7 +301,7 @@ async def test_a_change_announced_on_a_session_clears_again_after_commit(
 ) -> None:
     subscription = await subscribe(db_session, alice, "active")
     key = await new_key(api, alice)
-    assert (await verify(api, key["secret"]))["valid"] is True
+    assert (await verify_key(api, key["secret"]))["valid"] is True
     cache = services_of(app).key_verifier.cache
     key_hash = services_of(app).key_verifier.key_hash(key["secret"])
     _, active_facts = cache.get(key_hash)
@@ -308,10 +310,10 @@ async def test_a_change_announced_on_a_session_clears_again_after_commit(
     announce(db_session, "user", alice.id)
     # A verification that read the database before the commit stores the old facts again ...
     cache.put(key_hash, active_facts, epoch=cache.epoch)
-    assert (await verify(api, key["secret"]))["valid"] is True
+    assert (await verify_key(api, key["secret"]))["valid"] is True
     await db_session.commit()  # ... and the commit clears them
 
-    assert (await verify(api, key["secret"]))["reason"] == "subscription_inactive"
+    assert (await verify_key(api, key["secret"]))["reason"] == "subscription_inactive"
 
 
 async def test_last_used_at_is_recorded_once_per_throttle_window(
@@ -321,11 +323,11 @@ async def test_last_used_at_is_recorded_once_per_throttle_window(
     key = await new_key(api, alice)
     assert key["last_used_at"] is None
 
-    await verify(api, key["secret"])
+    await verify_key(api, key["secret"])
     first = (await api.get("/v1/keys", headers=alice.headers)).json()["data"][0]["last_used_at"]
     services_of(app).key_verifier.last_used.flush_seconds = 0  # flush at every call if anything is waiting
     for _ in range(5):
-        await verify(api, key["secret"])
+        await verify_key(api, key["secret"])
     second = (await api.get("/v1/keys", headers=alice.headers)).json()["data"][0]["last_used_at"]
 
     assert first is not None

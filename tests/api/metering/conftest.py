@@ -1,14 +1,14 @@
-"""Metering test fixtures: the app pointed at the emulator, an admin, customers with keys, a collector token.
+"""Metering test fixtures: the app pointed at the emulator, a collector token, usage and meter helpers.
 
 Helpers send events through the real routes (/v1/usage/events with an admin token, /collector/v1/* with a
 collector token) and create meters through /v1/admin/meters, which checks prices against the emulator.
+Members (`admin`, `alice`, `bob`) and `catalog` are shared: tests/fixtures/members.py and emulator.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,29 +18,16 @@ import pytest
 from portal_api.config import Settings
 from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
-
-API_VERSION = "2020-08-27"
-ADMIN_TOKEN = "mdp_admin_" + "m" * 43
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ADMIN_EMAIL = "owner@provider.example.com"
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Member:
-    id: str
-    email: str
-    headers: dict[str, str]
+from tests.fixtures.emulator import emulator_settings
+from tests.fixtures.members import ADMIN, ADMIN_EMAIL, ADMIN_TOKEN, Member
 
 
 @pytest.fixture
 def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer) -> Settings:
-    return settings_factory(
-        stripe_api_base=emulator.url,
+    return emulator_settings(
+        settings_factory,
+        emulator,
         stripe_api_key="sk_test_metering",
-        stripe_api_version=API_VERSION,
-        stripe_max_retries=0,
-        run_jobs_in_process=False,
         admin_bootstrap_token=ADMIN_TOKEN,
         admin_emails=ADMIN_EMAIL,
     )
@@ -50,50 +37,6 @@ def settings(settings_factory: Callable[..., Settings], emulator: EmulatorServer
 def metering_config(app: Any) -> Settings:
     """The settings the running app reads (free of any local .env); tests may change USAGE_* fields."""
     return services_of(app).settings
-
-
-@pytest.fixture
-async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
-@pytest.fixture
-def catalog(emulator: EmulatorServer) -> dict[str, Any]:
-    """The demo catalog: {"product", "prices": {"free", "payg", "package"}} (legacy metered, sum)."""
-    return emulator.seed()
-
-
-async def sign_up(api: httpx.AsyncClient, email: str) -> Member:
-    response = await api.post("/v1/auth/signup", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    api.cookies.clear()
-    body = response.json()
-    return Member(id=body["user"]["id"], email=email, headers={"Authorization": f"Bearer {body['token']}"})
-
-
-@pytest.fixture
-async def admin(api: httpx.AsyncClient) -> Member:
-    member = await sign_up(api, ADMIN_EMAIL)
-    return member
-
-
-@pytest.fixture
-async def alice(api: httpx.AsyncClient) -> Member:
-    return await sign_up(api, "alice@example.com")
-
-
-@pytest.fixture
-async def bob(api: httpx.AsyncClient) -> Member:
-    return await sign_up(api, "bob@example.com")
-
-
-async def new_key(api: httpx.AsyncClient, member: Member) -> str:
-    response = await api.post("/v1/keys", json={"name": "ci"}, headers=member.headers)
-    assert response.status_code == 201, response.text
-    secret: str = response.json()["secret"]
-    return secret
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from portal_api.metering.charge_by import HourValue, charge_report, period_hours, stripe_quantities
+from portal_api.metering.charge_by import HourValue, charge_report, period_hours
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 END = datetime(2025, 4, 1, tzinfo=UTC)
@@ -89,14 +89,3 @@ def test_hour_straddling_a_period_boundary_is_billed_in_the_period_beginning_in_
         datetime(2025, 4, 14, 14, tzinfo=UTC),
     )
     assert period_hours(START, START) == (START, START)
-
-
-def test_fractional_values_become_whole_quantities_without_drift() -> None:
-    increments = [hv(0, "0.4"), hv(1, "0.4"), hv(2, "0.4"), hv(3, "1.25")]
-
-    quantities = stripe_quantities(increments, "increment")
-    sets = stripe_quantities([hv(0, "2.5"), hv(1, "2.49")], "set")
-
-    assert sum(q for _, q in quantities) == 2  # round(2.45)
-    assert quantities == [(START + timedelta(hours=1), 1), (START + timedelta(hours=3), 1)]
-    assert sets == [(START, 3), (START + timedelta(hours=1), 2)]

@@ -13,15 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Customer
 from portal_api.metering.models import CollectorToken, UsageEvent
-from tests.api.metering.conftest import (
-    Member,
-    create_meter,
-    meter_usage,
-    moesif_event,
-    new_key,
-    now,
-    usage,
-)
+from tests.api.metering.conftest import create_meter, meter_usage, moesif_event, now, usage
+from tests.fixtures.keys import new_key_secret
+from tests.fixtures.members import Member
 
 
 def moesif_headers(token: str, **extra: str) -> dict[str, str]:
@@ -77,7 +71,7 @@ async def test_batch_and_single_events_count_like_moesif_answers(
     api: httpx.AsyncClient, admin: Member, alice: Member, collector_token: str, catalog: dict[str, Any]
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
-    key = await new_key(api, alice)
+    key = await new_key_secret(api, alice)
 
     batch = await post_batch(
         api, collector_token, [moesif_event(headers={"x-api-key": key}) for _ in range(3)]
@@ -198,7 +192,7 @@ async def test_user_and_company_profiles_map_moesif_ids_to_portal_users(
 async def test_stored_moesif_events_keep_headers_and_metadata_but_no_secrets(
     api: httpx.AsyncClient, alice: Member, collector_token: str, db_session: AsyncSession
 ) -> None:
-    key = await new_key(api, alice)
+    key = await new_key_secret(api, alice)
     event = moesif_event(
         headers={"X-Api-Key": key, "Cookie": "session=abc", "X-Tier": "gold"},
         metadata={"tokens": 5},

@@ -8,20 +8,14 @@ import httpx
 import pytest
 
 from stripe_emulator.testing import EmulatorServer
-from tests.api.metering.conftest import (
-    ADMIN,
-    API_VERSION,
-    Member,
-    create_meter,
-    meter_usage,
-    send_usage,
-    usage,
-    usage_event,
-)
+from tests.api.metering.conftest import create_meter, meter_usage, send_usage, usage, usage_event
+from tests.fixtures.database import running_app
+from tests.fixtures.emulator import BASIL, LEGACY, emulator_settings
+from tests.fixtures.members import ADMIN, ADMIN_TOKEN, Member
 
 
 def make_price(emulator: EmulatorServer, product: str, **recurring: Any) -> str:
-    sdk = emulator.client(version=API_VERSION)
+    sdk = emulator.client(version=LEGACY)
     params: dict[str, Any] = {"product": product, "currency": "eur", "unit_amount": 5, "nickname": "Custom"}
     if recurring:
         params["recurring"] = {"interval": "month", **recurring}
@@ -263,15 +257,12 @@ async def test_deleting_a_meter_removes_it_and_its_rollups(
 async def test_under_basil_a_metered_price_without_billing_meter_is_refused(
     settings_factory: Any, emulator: EmulatorServer, catalog: dict[str, Any]
 ) -> None:
-    from tests.fixtures.database import running_app
-
-    basil = settings_factory(
-        stripe_api_base=emulator.url,
+    basil = emulator_settings(
+        settings_factory,
+        emulator,
         stripe_api_key="sk_test_metering",
-        stripe_api_version="2025-03-31.basil",
-        stripe_max_retries=0,
-        run_jobs_in_process=False,
-        admin_bootstrap_token="mdp_admin_" + "z" * 43,
+        stripe_api_version=BASIL,
+        admin_bootstrap_token=ADMIN_TOKEN,
     )
     async with (
         running_app(basil) as app,
@@ -280,7 +271,7 @@ async def test_under_basil_a_metered_price_without_billing_meter_is_refused(
         response = await client.post(
             "/v1/admin/meters",
             json={"name": "legacy", "stripe_price_id": catalog["prices"]["payg"]},
-            headers={"Authorization": "Bearer mdp_admin_" + "z" * 43},
+            headers=ADMIN,
         )
 
     assert response.status_code == 422

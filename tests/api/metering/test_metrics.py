@@ -9,17 +9,17 @@ import httpx
 
 from stripe_emulator.testing import EmulatorServer
 from tests.api.metering.conftest import (
-    API_VERSION,
-    Member,
     create_meter,
     meter_usage,
-    new_key,
     now,
     send_usage,
     series_total,
     usage,
     usage_event,
 )
+from tests.fixtures.emulator import LEGACY
+from tests.fixtures.keys import new_key_secret
+from tests.fixtures.members import Member
 
 
 async def test_event_count_counts_matching_events(
@@ -65,7 +65,7 @@ async def test_unique_sessions_uses_session_token_else_api_key(
     api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"], metric={"type": "unique_sessions"})
-    key_one, key_two = await new_key(api, alice), await new_key(api, alice)
+    key_one, key_two = await new_key_secret(api, alice), await new_key_secret(api, alice)
 
     await send_usage(
         api,
@@ -113,7 +113,7 @@ async def test_sum_of_a_metadata_field_and_of_weight(
 async def test_max_and_last_charge_by_use_hourly_values(
     api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], emulator: EmulatorServer
 ) -> None:
-    sdk = emulator.client(version=API_VERSION)
+    sdk = emulator.client(version=LEGACY)
     prices = {
         mode: sdk.v1.prices.create(
             {

@@ -14,7 +14,9 @@ from portal_api.billing.models import Subscription
 from portal_api.db import new_id
 from portal_api.metering.middleware import UsageMeteringMiddleware
 from portal_api.metering.models import UsageEvent
-from tests.api.metering.conftest import ADMIN_TOKEN, Member, create_meter, meter_usage, new_key, usage
+from tests.api.metering.conftest import create_meter, meter_usage, usage
+from tests.fixtures.keys import new_key_secret
+from tests.fixtures.members import ADMIN_TOKEN, Member, bearer
 
 
 class CountingTransport(httpx.AsyncBaseTransport):
@@ -78,7 +80,7 @@ async def test_middleware_answers_401_and_402_and_lets_good_keys_through(
 ) -> None:
     await subscribe(db_session, alice, "active")
     await subscribe(db_session, bob, "canceled")
-    alice_key, bob_key = await new_key(api, alice), await new_key(api, bob)
+    alice_key, bob_key = await new_key_secret(api, alice), await new_key_secret(api, bob)
     app = provider(transport)
 
     async with httpx.AsyncClient(
@@ -87,7 +89,7 @@ async def test_middleware_answers_401_and_402_and_lets_good_keys_through(
         missing = await client.get("/v1/items/1")
         unknown = await client.get("/v1/items/1", headers={"X-Api-Key": "mdp_test_" + "x" * 43})
         unpaid = await client.get("/v1/items/1", headers={"X-Api-Key": bob_key})
-        good = await client.get("/v1/items/1", headers={"Authorization": f"Bearer {alice_key}"})
+        good = await client.get("/v1/items/1", headers=bearer(alice_key))
         health = await client.get("/healthz")
 
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "missing_api_key"
@@ -109,7 +111,7 @@ async def test_verdicts_are_cached_and_calls_sent_in_batches_with_route_template
         api, admin, catalog["prices"]["payg"], filters={"field": "route", "value": "/v1/items/{id}"}
     )
     await subscribe(db_session, alice, "active")
-    key = await new_key(api, alice)
+    key = await new_key_secret(api, alice)
     app = middleware = provider(transport)
 
     async with httpx.AsyncClient(
@@ -136,7 +138,7 @@ async def test_failed_batch_is_retried_and_counted_once(
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
     await subscribe(db_session, alice, "active")
-    key = await new_key(api, alice)
+    key = await new_key_secret(api, alice)
     app = middleware = provider(transport)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://provider"

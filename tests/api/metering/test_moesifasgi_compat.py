@@ -27,7 +27,9 @@ from starlette.routing import Route
 from portal_api.config import Settings
 from portal_api.main import create_app
 from portal_api.metering.models import UsageEvent
-from tests.api.metering.conftest import Member, create_meter, meter_usage, new_key, usage
+from tests.api.metering.conftest import create_meter, meter_usage, usage
+from tests.fixtures.keys import new_key_secret
+from tests.fixtures.members import Member
 
 
 def free_port() -> int:
@@ -96,7 +98,7 @@ async def test_unmodified_moesifasgi_middleware_meters_calls_through_our_collect
     meter = await create_meter(
         api, admin, catalog["prices"]["payg"], filters={"field": "route", "value": "/v1/items/{id}"}
     )
-    alice_key, bob_key = await new_key(api, alice), await new_key(api, bob)
+    alice_key, bob_key = await new_key_secret(api, alice), await new_key_secret(api, bob)
 
     with portal_api_server(settings) as api_url:
         middleware = provider_app(f"{api_url}/collector", collector_token)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Subscription
 from portal_api.db import new_id
-from tests.api.metering.conftest import Member, create_meter, meter_usage, now, send_usage, usage, usage_event
+from tests.api.metering.conftest import create_meter, meter_usage, now, send_usage, usage, usage_event
+from tests.fixtures.members import Member
 
 
 def last_midnight() -> datetime:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from portal_api.metering.meters.route_templates import MAX_ROUTE_LENGTH, RouteTemplate
-from tests.api.metering.conftest import Member
+from tests.fixtures.members import Member
 
 
 @pytest.mark.parametrize(

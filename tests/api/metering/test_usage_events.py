@@ -14,24 +14,23 @@ from portal_api.billing.models import Customer
 from portal_api.config import Settings
 from portal_api.metering.models import UsageEvent
 from tests.api.metering.conftest import (
-    ADMIN,
-    Member,
     create_meter,
     meter_usage,
-    new_key,
     now,
     send_usage,
     series_total,
     usage,
     usage_event,
 )
+from tests.fixtures.keys import new_key_secret
+from tests.fixtures.members import ADMIN, Member
 
 
 async def test_events_attributed_by_key_count_for_that_customer_only(
     api: httpx.AsyncClient, admin: Member, alice: Member, bob: Member, catalog: dict[str, Any]
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
-    alice_key = await new_key(api, alice)
+    alice_key = await new_key_secret(api, alice)
 
     result = await send_usage(api, [usage_event(key=alice_key) for _ in range(3)])
 
@@ -165,7 +164,7 @@ async def test_usage_events_needs_an_admin_token_and_a_well_formed_batch(
 async def test_api_keys_are_never_stored_in_events(
     api: httpx.AsyncClient, alice: Member, db_session: AsyncSession
 ) -> None:
-    key = await new_key(api, alice)
+    key = await new_key_secret(api, alice)
     sent_at = (now() - timedelta(minutes=3)).replace(microsecond=123456)
 
     await send_usage(api, [usage_event(key=key, properties={"note": "hello"}, timestamp=sent_at)])

@@ -12,17 +12,9 @@ from portal_api.jobs import register_jobs
 from portal_api.main import services_of
 from portal_api.reconciliation.jobs import RECONCILE_JOB_ID
 from portal_api.reconciliation.models import ReconciliationRun
-from tests.api.checkout.flow import (
-    ADMIN,
-    Member,
-    complete,
-    pay_on_hosted_page,
-    rows,
-    sign_up,
-    start_checkout,
-    subscribe,
-    verify_key,
-)
+from tests.api.checkout.flow import complete, pay_on_hosted_page, rows, start_checkout, subscribe
+from tests.fixtures.keys import verify_key
+from tests.fixtures.members import ADMIN, Member, sign_up
 
 
 async def run_now(api: httpx.AsyncClient) -> dict[str, Any]:

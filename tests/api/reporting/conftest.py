@@ -1,4 +1,7 @@
-"""Reporting test fixtures: the app pointed at the session's stripe-emulator, an admin, the billing World."""
+"""Reporting test fixtures: the app pointed at the session's stripe-emulator, an admin, the billing World.
+
+The admin token, members and `sign_up` are in tests/fixtures/members.py; LEGACY and BASIL in emulator.py.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,8 @@ import pytest
 from portal_api.config import Settings
 from stripe_emulator.testing import EmulatorServer
 from tests.api.reporting.world import World
-
-ADMIN_TOKEN = "mdp_admin_" + "r" * 43
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ADMIN_EMAIL = "billing-admin@provider.example.com"
-LEGACY = "2020-08-27"
-BASIL = "2025-03-31.basil"
+from tests.fixtures.emulator import BASIL, LEGACY, emulator_settings
+from tests.fixtures.members import ADMIN_EMAIL, ADMIN_TOKEN
 
 
 @pytest.fixture
@@ -28,12 +27,11 @@ def stripe_version() -> str:
 def settings(
     settings_factory: Callable[..., Settings], emulator: EmulatorServer, stripe_version: str
 ) -> Settings:
-    return settings_factory(
-        stripe_api_base=emulator.url,
+    return emulator_settings(
+        settings_factory,
+        emulator,
         stripe_api_key="sk_test_reporting",
         stripe_api_version=stripe_version,
-        stripe_max_retries=0,
-        run_jobs_in_process=False,
         admin_bootstrap_token=ADMIN_TOKEN,
         admin_emails=ADMIN_EMAIL,
     )
@@ -45,12 +43,3 @@ async def world(app: Any, emulator: EmulatorServer, stripe_version: str) -> Worl
     built = World(app, emulator, meters_api=stripe_version >= BASIL)
     await built.build_catalog()
     return built
-
-
-async def sign_up(api: Any, email: str) -> tuple[str, dict[str, str]]:
-    """A portal user signed up through the API: (user id, headers with its session token)."""
-    response = await api.post("/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
-    assert response.status_code == 201, response.text
-    api.cookies.clear()
-    body = response.json()
-    return body["user"]["id"], {"Authorization": f"Bearer {body['token']}"}

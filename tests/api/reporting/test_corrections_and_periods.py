@@ -13,8 +13,8 @@ from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.reporting.models import ReportStatus, UsageReport
 from stripe_emulator.testing import EmulatorServer
-from tests.api.reporting.conftest import BASIL, LEGACY
 from tests.api.reporting.world import HOUR, MODES, World, fast_reporting
+from tests.fixtures.emulator import BASIL, LEGACY
 
 
 async def ledger(world: World, item_id: str) -> list[UsageReport]:

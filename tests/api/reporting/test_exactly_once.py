@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from portal_api.main import services_of
 from portal_api.reporting.models import ReportStatus, UsageReport
 from stripe_emulator.testing import EmulatorServer
-from tests.api.reporting.conftest import BASIL, LEGACY
 from tests.api.reporting.world import HOUR, MODES, World, fast_reporting
+from tests.fixtures.emulator import BASIL, LEGACY
 
 CUSTOMERS = 30
 HOURS = 4

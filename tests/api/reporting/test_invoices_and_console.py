@@ -9,14 +9,15 @@ import httpx
 import pytest
 
 from portal_api.metering.meters.metrics import ChargeBy
-from tests.api.reporting.conftest import ADMIN, BASIL, LEGACY, sign_up
 from tests.api.reporting.world import HOUR, MODES, World
+from tests.fixtures.emulator import BASIL, LEGACY
+from tests.fixtures.members import ADMIN, sign_up
 
 
 async def subscribed_user(world: World, api: httpx.AsyncClient, email: str = "dev@example.com") -> tuple:
-    user_id, headers = await sign_up(api, email)
-    customer = await world.subscribe(user_id, email)
-    return customer, headers
+    member = await sign_up(api, email)
+    customer = await world.subscribe(member.id, email)
+    return customer, member.headers
 
 
 @pytest.mark.parametrize("stripe_version", [LEGACY, BASIL])
@@ -55,7 +56,7 @@ async def test_upcoming_invoice_shows_stripes_preview_and_our_estimate_side_by_s
 async def test_upcoming_invoice_is_404_without_a_subscription_and_401_signed_out(
     world: World, api: httpx.AsyncClient
 ) -> None:
-    _, headers = await sign_up(api, "nobody@example.com")
+    headers = (await sign_up(api, "nobody@example.com")).headers
 
     missing = await api.get("/v1/invoices/upcoming", headers=headers)
     anonymous = await api.get("/v1/invoices/upcoming")

@@ -11,8 +11,9 @@ import pytest
 from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.metering.models import Meter
-from tests.api.reporting.conftest import ADMIN, BASIL, LEGACY, sign_up
 from tests.api.reporting.world import MODES, World
+from tests.fixtures.emulator import BASIL, LEGACY
+from tests.fixtures.members import ADMIN, sign_up
 
 
 async def meter_test(
@@ -125,8 +126,8 @@ async def test_meter_test_fails_with_a_bad_stripe_key(world: World, api: httpx.A
 
 async def test_meter_test_needs_an_admin_and_a_known_meter(world: World, api: httpx.AsyncClient) -> None:
     anonymous = await api.post(f"/v1/admin/meters/{world.meters[ChargeBy.SUM]}/test")
-    _, user = await sign_up(api, "dev@example.com")
-    not_admin = await api.post(f"/v1/admin/meters/{world.meters[ChargeBy.SUM]}/test", headers=user)
+    user = await sign_up(api, "dev@example.com")
+    not_admin = await api.post(f"/v1/admin/meters/{world.meters[ChargeBy.SUM]}/test", headers=user.headers)
     unknown = await api.post("/v1/admin/meters/meter_nope/test", headers=ADMIN)
 
     assert anonymous.status_code == 401

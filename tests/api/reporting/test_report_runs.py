@@ -14,8 +14,8 @@ from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.reporting.models import ReportStatus, UsageReport
 from portal_api.reporting.targets import price_route
 from stripe_emulator.testing import EmulatorServer
-from tests.api.reporting.conftest import ADMIN
 from tests.api.reporting.world import HOUR, MODES, World, fast_reporting
+from tests.fixtures.members import ADMIN
 
 USAGE_RECORDS = r"^/v1/subscription_items/[^/]+/usage_records$"
 

@@ -25,6 +25,7 @@ from portal_api.metering.meters.service import create_meter
 from portal_api.metering.usage.ingest_schemas import normalize_usage_event
 from portal_api.reporting.reporter import RunResult, UsageReporter
 from stripe_emulator.testing import EmulatorServer
+from tests.fixtures.emulator import BASIL, LEGACY
 
 MODES = (ChargeBy.SUM, ChargeBy.LAST, ChargeBy.LAST_EVER, ChargeBy.MAX)
 LEGACY_AGGREGATE = {
@@ -69,7 +70,7 @@ class World:
         self.emulator = emulator
         self.meters_api = meters_api
         self.modes = tuple(modes)
-        self.version = "2025-03-31.basil" if meters_api else "2020-08-27"
+        self.version = BASIL if meters_api else LEGACY
         self.stripe = emulator.client(version=self.version)
         self.prices: dict[ChargeBy, dict[str, Any]] = {}
         self.meters: dict[ChargeBy, str] = {}

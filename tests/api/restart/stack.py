@@ -36,8 +36,8 @@ from portal_api.metering.models import UsageEvent, UsageRollup
 from portal_api.migrate import upgrade_database
 from portal_api.reporting.models import UsageReport
 from portal_api.services import build_services
+from tests.fixtures.members import ADMIN_TOKEN
 
-ADMIN_TOKEN = "mdp_admin_" + "L" * 43
 STRIPE_KEY = "sk_test_loopback_stack"
 STRIPE_VERSION = "2020-08-27"
 SECRET_KEY = "loopback-stack-secret-" + "s" * 32

@@ -30,7 +30,6 @@ from typing import Any
 import httpx
 
 from tests.api.restart.stack import (
-    ADMIN_TOKEN,
     Seeded,
     Stack,
     read_stored,
@@ -38,6 +37,7 @@ from tests.api.restart.stack import (
     stripe_totals,
     usage_record_posts,
 )
+from tests.fixtures.members import ADMIN
 
 CUSTOMERS = 16
 BATCH = 20
@@ -83,7 +83,7 @@ class Client:
             response = await http.post(
                 "/v1/usage/events",
                 json={"events": events},
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                headers=ADMIN,
             )
         except httpx.HTTPError:
             response = None

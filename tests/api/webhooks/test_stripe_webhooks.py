@@ -17,16 +17,10 @@ from portal_api.db import utcnow
 from portal_api.main import services_of
 from portal_api.webhooks.models import WebhookEvent
 from stripe_emulator.testing import EmulatorServer
-from tests.api.checkout.flow import (
-    complete,
-    deliver_webhooks,
-    error_of,
-    rows,
-    sign_up,
-    subscribe,
-    verify_key,
-)
+from tests.api.checkout.flow import complete, deliver_webhooks, error_of, rows, subscribe
 from tests.fixtures.database import running_app
+from tests.fixtures.keys import verify_key
+from tests.fixtures.members import sign_up
 
 EVENT = {"id": "evt_test_unknown_1", "object": "event", "type": "radar.early_fraud_warning.created"}
 

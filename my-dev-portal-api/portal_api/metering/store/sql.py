@@ -102,15 +102,7 @@ class SqlUsageStore:
         ordered = sorted(rows, key=lambda r: r["dedupe_key"])
         if self.dialect == "postgresql":
             return await self._insert_events_unnest(ordered)
-        if self.dialect == "sqlite":
-            return await self._insert_events_sqlite(ordered)
-        stmt = (
-            self._insert(events_table)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(events_table.c.dedupe_key)
-        )
-        result = await self.session.execute(stmt, ordered)
-        return set(result.scalars().all())
+        return await self._insert_events_sqlite(ordered)
 
     async def _insert_events_sqlite(self, rows: list[dict[str, Any]]) -> set[str]:
         """SQLite: skip the keys already stored, then one plain executemany.
@@ -173,26 +165,11 @@ class SqlUsageStore:
                 },
             )
             return
-        if self.dialect == "sqlite":
-            connection = await self.session.connection()
-            await connection.exec_driver_sql(
-                SQLITE_UPSERT_ROLLUPS,
-                [(m, u, _sqlite_time(h), slot[0], slot[1]) for (m, u, h), slot in ordered],
-            )
-            return
-        rows = [
-            {"meter_id": m, "user_id": u, "hour": h, "events": slot[0], "value_milli": slot[1]}
-            for (m, u, h), slot in ordered
-        ]
-        stmt = self._insert(rollups_table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["meter_id", "user_id", "hour"],
-            set_={
-                "events": rollups_table.c.events + stmt.excluded.events,
-                "value_milli": rollups_table.c.value_milli + stmt.excluded.value_milli,
-            },
+        connection = await self.session.connection()
+        await connection.exec_driver_sql(
+            SQLITE_UPSERT_ROLLUPS,
+            [(m, u, _sqlite_time(h), slot[0], slot[1]) for (m, u, h), slot in ordered],
         )
-        await self.session.execute(stmt, rows)
 
     async def _insert_unique_values(
         self, values: set[tuple[str, str, datetime, str]]
