@@ -14,15 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal_api.billing.models import Subscription
 from portal_api.db import new_id, utcnow
 from portal_api.metering.models import UsageEvent
-from tests.api.metering.conftest import (
-    Member,
-    create_meter,
-    meter_usage,
-    new_key,
-    send_usage,
-    usage,
-    usage_event,
-)
+from tests.api.metering.conftest import create_meter, meter_usage, send_usage, usage, usage_event
+from tests.fixtures.keys import new_key_secret as new_key
+from tests.fixtures.members import Member
 
 
 async def subscription(db_session: AsyncSession, member: Member, status: str, changed: datetime) -> None:
