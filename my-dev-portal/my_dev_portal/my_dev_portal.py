@@ -15,8 +15,10 @@ from my_dev_portal.pages.dashboard import dashboard
 from my_dev_portal.pages.landing import landing
 from my_dev_portal.pages.login import login
 from my_dev_portal.pages.pricing import pricing
+from my_dev_portal.pages.session_handoff import signing_in, signing_out
 from my_dev_portal.pages.signup import signup
 from my_dev_portal.security_headers import with_security_headers
+from my_dev_portal.session_routes import session_app
 from my_dev_portal.state.admin import AdminOverviewState
 from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
 from my_dev_portal.state.admin_customers import AdminCustomersState
@@ -30,13 +32,16 @@ from my_dev_portal.state.keys import KeysState
 from my_dev_portal.state.plans import PlansState
 from my_dev_portal.templates import admin_on_load, guard_on_load
 
-# Security headers on every response: the compiled pages (prod serves them from this app) and the backend.
-app = rx.App(api_transformer=with_security_headers)
+# The session routes (they set and clear the HttpOnly session cookie) ahead of the pages and the backend,
+# and security headers on every response of all three (prod serves the compiled pages from this app).
+app = rx.App(api_transformer=[session_app(), with_security_headers])
 app.add_page(landing, route=routes.LANDING, title="DevPortal", on_load=AuthState.load_user)
 app.add_page(
     signup, route=routes.SIGNUP, title="Sign up · DevPortal", on_load=AuthState.redirect_if_signed_in
 )
 app.add_page(login, route=routes.LOGIN, title="Log in · DevPortal", on_load=AuthState.redirect_if_signed_in)
+app.add_page(signing_in, route=routes.SIGNING_IN, title="Signing in · DevPortal")
+app.add_page(signing_out, route=routes.SIGNING_OUT, title="Signing out · DevPortal")
 app.add_page(
     pricing, route=routes.PRICING, title="Pricing · DevPortal", on_load=[AuthState.load_user, PlansState.load]
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import shutil
 import socket
@@ -196,8 +197,9 @@ def browser(stack: Stack) -> Iterator[object]:
         f"--user-data-dir={profile}",
     ):
         options.add_argument(argument)
-    # Keeps the console log readable, so tests can look for Content Security Policy violations.
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Keeps the console log readable, so tests can look for Content Security Policy violations, and the
+    # network log, so they can read the websocket's frames.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -214,6 +216,17 @@ def csp_violations(driver: object) -> list[str]:
     """
     entries = driver.get_log("browser")  # type: ignore[attr-defined]
     return [entry["message"] for entry in entries if "Content Security Policy" in entry["message"]]
+
+
+def websocket_frames(driver: object) -> list[str]:
+    """The payloads of the websocket frames the page sent and received since the last call."""
+    entries = driver.get_log("performance")  # type: ignore[attr-defined]
+    frames = []
+    for entry in entries:
+        message = json.loads(entry["message"])["message"]
+        if message["method"] in ("Network.webSocketFrameSent", "Network.webSocketFrameReceived"):
+            frames.append(str(message["params"]["response"]["payloadData"]))
+    return frames
 
 
 @pytest.hookimpl(wrapper=True)

@@ -129,9 +129,8 @@ def test_admin_creates_a_meter_and_meter_test_passes(stack: Stack, browser: WebD
     driver.find_element(By.ID, "password").send_keys(stack.admin_password)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait.until(path_is("/admin/meters"))
-    assert driver.find_element(
-        By.XPATH, "//header//a[normalize-space()='Admin']"
-    )  # admins see the console link
+    # Admins see the console link (once the page, loaded afresh with the session cookie, has hydrated).
+    wait.until(ec.presence_of_element_located((By.XPATH, "//header//a[normalize-space()='Admin']")))
 
     # A new meter for the metered graduated price: GET calls with a 2xx status.
     wait.until(ec.element_to_be_clickable((By.ID, "new-meter"))).click()

@@ -7,12 +7,11 @@ from typing import Any, TypeVar
 
 import pytest
 import reflex as rx
-from reflex.istate.data import ReflexURL, RouterData, SessionData
 
-from my_dev_portal import api_client
+from my_dev_portal import api_client, session_cookie
 from my_dev_portal.config import Settings, get_settings
-from my_dev_portal.state.auth import AuthState
-from tests.portal.fakes import FakeApi
+from my_dev_portal.session_cookie import MemoryHandoffs
+from tests.portal.fakes import BROWSER_ID, FakeApi, open_websocket
 
 S = TypeVar("S", bound=rx.State)
 
@@ -43,20 +42,29 @@ def portal_settings(monkeypatch: pytest.MonkeyPatch):
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def handoffs(monkeypatch: pytest.MonkeyPatch) -> MemoryHandoffs:
+    """A fresh hand-off store per test, shared by the states and the session routes."""
+    store = MemoryHandoffs()
+    monkeypatch.setattr(session_cookie, "handoffs", lambda: store)
+    return store
+
+
 StateFactory = Callable[..., Awaitable[Any]]
 
 
 @pytest.fixture
 def state() -> StateFactory:
-    """`await state(AuthState, url="/login?next=/pricing", token="tok")`: a fresh state tree on that page."""
+    """`await state(AuthState, url="/login?next=/pricing", token="tok")`: a fresh state tree on that page.
 
-    async def make(state_cls: type[S], url: str = "/", token: str = "", client_ip: str = "") -> S:
+    `token` is the session cookie the browser's websocket was opened with; `browser` its browser id.
+    """
+
+    async def make(
+        state_cls: type[S], url: str = "/", token: str = "", client_ip: str = "", browser: str = BROWSER_ID
+    ) -> S:
         root = rx.State(_reflex_internal_init=True)  # type: ignore[call-arg]  # how Reflex itself builds one
-        root.router = RouterData(
-            url=ReflexURL(f"http://localhost:3000{url}"), session=SessionData(client_ip=client_ip)
-        )
-        auth = await root.get_state(AuthState)
-        auth.token = token
+        open_websocket(root, url, token=token, browser=browser, client_ip=client_ip)
         return await root.get_state(state_cls)
 
     return make

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from reflex.event import EventSpec
+from reflex.istate.data import HeaderData, ReflexURL, RouterData, SessionData
 
+from my_dev_portal import routes, session_cookie
 from my_dev_portal.api_client import (
     DEFAULT_TOKEN_SCOPES,
     AdminCustomerDetail,
@@ -33,12 +36,33 @@ from my_dev_portal.api_client import (
     Usage,
     User,
 )
+from my_dev_portal.session_cookie import BROWSER_COOKIE, SESSION_COOKIE, fingerprint
 from my_dev_portal.state.auth import AuthState
 from tests.portal import api_objects
 
 USER = api_objects.user()
 ADMIN = api_objects.user(id="usr_admin", email="grace@example.com", name="Grace", is_admin=True)
 TOKEN_CREATED_AT = datetime(2026, 11, 24, tzinfo=UTC)
+# The browser id a portal page gives the browser before its websocket opens.
+BROWSER_ID = "browser-id-of-this-test"
+
+
+def open_websocket(
+    state: Any, url: str = "/", *, token: str = "", browser: str = BROWSER_ID, client_ip: str = ""
+) -> None:
+    """Give `state`'s tree the router data of a websocket opened on `url` with these cookies (a page load).
+
+    Reflex reads the handshake's headers once per connection: a cookie set later reaches the state only
+    with the next page load.
+    """
+    cookies = {BROWSER_COOKIE: browser, SESSION_COOKIE: token}
+    header = "; ".join(f"{name}={value}" for name, value in cookies.items() if value)
+    state = state._get_root_state() if hasattr(state, "_get_root_state") else state
+    state.router = RouterData(
+        url=ReflexURL(f"http://localhost:3000{url}"),
+        session=SessionData(client_ip=client_ip),
+        headers=HeaderData(cookie=header),
+    )
 
 
 class FakeApi:
@@ -303,9 +327,30 @@ def redirect_path(events: list[Any]) -> str | None:
     return None
 
 
+def signing_in_redirect(events: list[Any]) -> tuple[str, str]:
+    """The one-time code and the `next` path of the redirect to /signing-in among `events`."""
+    url = urlsplit(redirect_path(events) or "")
+    assert url.path == routes.SIGNING_IN, f"no redirect to {routes.SIGNING_IN}: {url.geturl()!r}"
+    query = parse_qs(url.query)
+    return query["code"][0], query["next"][0]
+
+
+async def follow_sign_in(state: Any, events: list[Any], *, browser: str = BROWSER_ID) -> str:
+    """What the browser does after a login: redeem the code as /_session/establish does, load `next` with
+    the new cookie. Returns `next`."""
+    code, next_path = signing_in_redirect(events)
+    handoff = await session_cookie.handoffs().take(code)
+    assert handoff is not None and handoff.belongs_to(browser)
+    open_websocket(state, next_path, token=handoff.token, browser=browser)
+    return next_path
+
+
 async def signed_in_admin(page: Any) -> Any:
     """`page` (a State from the `state` fixture) with an admin signed in, as require_login leaves it."""
     auth = await page.get_state(AuthState)
-    auth.token = auth.token or "tok_admin"
+    if not auth.session_token():
+        url = page.router.url
+        open_websocket(page, url.path + (f"?{url.query}" if url.query else ""), token="tok_admin")
+    auth._user_session = fingerprint(auth.session_token())
     auth.user_id, auth.user_email, auth.is_admin = ADMIN.id, ADMIN.email, True
     return page

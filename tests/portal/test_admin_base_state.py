@@ -42,8 +42,9 @@ async def test_an_expired_session_sends_every_console_page_to_login(
 ) -> None:
     fake_api.fail[call] = ApiError(401, "not_signed_in", "Sign in first")
     page, events = await _load(state, cls, handler, url)
-    assert redirect_path(events) == routes.login_with_next(url)
-    assert (await page.get_state(AuthState)).token == ""
+    # Through /signing-out, which clears the dead cookie.
+    assert redirect_path(events) == routes.signing_out_then(routes.login_with_next(url))
+    assert (await page.get_state(AuthState)).session_token() == ""
 
 
 @pytest.mark.parametrize(("cls", "handler", "url", "call"), LOADERS, ids=IDS)
@@ -54,7 +55,7 @@ async def test_a_user_who_is_no_longer_an_admin_sees_admins_only(
     page, events = await _load(state, cls, handler, url)
     auth = await page.get_state(AuthState)
     assert redirect_path(events) is None
-    assert auth.token == "tok_admin" and not auth.is_admin
+    assert auth.session_token() == "tok_admin" and not auth.is_admin
 
 
 @pytest.mark.parametrize(("cls", "handler", "url", "call"), LOADERS, ids=IDS)

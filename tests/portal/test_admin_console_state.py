@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.admin import AdminGuardState, AdminOverviewState, lag_text
 from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
@@ -19,7 +20,7 @@ from tests.portal.api_objects import (
     report_run,
     report_runs,
 )
-from tests.portal.fakes import ADMIN, FakeApi, redirect_path, run, signed_in_admin
+from tests.portal.fakes import ADMIN, FakeApi, follow_sign_in, redirect_path, run, signed_in_admin
 
 CUSTOMER_USAGE = {
     "usage": [
@@ -62,7 +63,9 @@ async def test_logging_in_as_admin_remembers_admin_rights(fake_api: FakeApi, sta
     auth = await state(AuthState, url="/login?next=/admin/meters")
     events = await run(AuthState.login, auth, {"email": ADMIN.email, "password": "s3cret-pass"})
     assert auth.is_admin
-    assert redirect_path(events) == "/admin/meters"
+    assert await follow_sign_in(auth, events) == "/admin/meters"
+    assert await run(AuthState.require_login, auth) == []
+    assert auth.is_admin
     await run(AuthState.logout, auth)
     assert not auth.is_admin
 
@@ -365,7 +368,7 @@ async def test_a_refused_scope_change_stays_in_the_dialog(fake_api: FakeApi, sta
     assert not page.scopes_saving
     fake_api.fail["update_admin_token_scopes"] = ApiError(401, "not_signed_in", "Sign in first")
     events = await run(AdminTokensState.save_scopes, page)
-    assert redirect_path(events) == "/login?next=/admin/tokens"
+    assert redirect_path(events) == routes.signing_out_then("/login?next=/admin/tokens")
     await run(AdminTokensState.set_scopes_dialog_open, page, False)
     assert not page.editing_scopes and page.scopes_chosen == []
 

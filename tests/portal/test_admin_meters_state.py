@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.admin_meter_delete import MeterDeleteState
 from my_dev_portal.state.admin_meter_form import CHARGE_BY_FROM_PRICE, MeterFormState
@@ -405,7 +406,7 @@ async def test_expired_session_goes_to_login(fake_api: FakeApi, state) -> None:
     fake_api.fail["meters"] = ApiError(401, "not_signed_in", "Sign in first")
     page = await signed_in_admin(await state(AdminMetersState, url="/admin/meters", token="tok_admin"))
     events = await run(AdminMetersState.load, page)
-    assert redirect_path(events) == "/login?next=/admin/meters"
+    assert redirect_path(events) == routes.signing_out_then("/login?next=/admin/meters")
 
 
 async def test_non_admins_ask_nothing_of_the_admin_api(fake_api: FakeApi, state) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError, CheckoutCompletion
 from my_dev_portal.state.checkout import CheckoutReturnState
 from tests.portal.api_objects import checkout_completion, subscription
@@ -95,4 +96,6 @@ async def test_expired_session_on_return_goes_to_login_and_back(fake_api: FakeAp
     fake_api.fail["complete_checkout_session"] = ApiError(401, "unauthorized", "Session expired.")
     page = await state(CheckoutReturnState, url="/return?checkout_session_id=cs_x", token="tok_old")
     events = await run(CheckoutReturnState.complete, page)
-    assert redirect_path(events) == "/login?next=/return%3Fcheckout_session_id%3Dcs_x"
+    back_here = routes.login_with_next("/return?checkout_session_id=cs_x")
+    assert back_here == "/login?next=/return%3Fcheckout_session_id%3Dcs_x"
+    assert redirect_path(events) == routes.signing_out_then(back_here)

@@ -54,6 +54,7 @@ def test_no_secret_key_in_any_page_or_bundle(built_frontend: Path) -> None:
 
 def test_every_page_is_prerendered(built_frontend: Path) -> None:
     pages = ["index.html", "pricing.html", "login.html", "signup.html", "dashboard.html", "return.html"]
+    pages += ["signing-in.html", "signing-out.html"]
     pages += ["admin.html", "admin/billing-provider.html", "admin/meters.html", "admin/customers.html"]
     pages += ["admin/customers/detail.html", "admin/report-runs.html", "admin/tokens.html"]
     for page in pages:

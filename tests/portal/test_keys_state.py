@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.keys import KeysState
 from tests.portal.fakes import FakeApi, redirect_path, run
@@ -90,4 +91,4 @@ async def test_expired_session_while_revoking_goes_to_login(fake_api: FakeApi, s
     fake_api.fail["revoke_key"] = ApiError(401, "unauthorized", "Session expired.")
     await run(KeysState.ask_revoke, page, "key_1", "production")
     events = await run(KeysState.revoke_confirmed, page)
-    assert redirect_path(events) == "/login?next=/dashboard"
+    assert redirect_path(events) == routes.signing_out_then("/login?next=/dashboard")

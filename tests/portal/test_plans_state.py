@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.plans import PlansState
 from tests.portal.api_objects import plan, tier
@@ -84,4 +85,4 @@ async def test_expired_session_while_choosing_goes_to_login(fake_api: FakeApi, s
     fake_api.fail["create_checkout_session"] = ApiError(401, "unauthorized", "Session expired.")
     plans = await state(PlansState, url="/pricing", token="tok_old")
     events = await run(PlansState.choose_plan, plans, "price_metered")
-    assert redirect_path(events) == "/login?next=/pricing"
+    assert redirect_path(events) == routes.signing_out_then("/login?next=/pricing")

@@ -63,4 +63,10 @@ async def test_a_header_the_app_set_itself_is_kept() -> None:
 def test_the_reflex_app_is_wrapped_in_the_middleware() -> None:
     from my_dev_portal.my_dev_portal import app
 
-    assert app.api_transformer is security_headers.with_security_headers
+    # Reflex applies them in order: the session routes take the app in, the headers wrap all of it
+    # (test_session_routes.py checks the routes' responses).
+    assert isinstance(app.api_transformer, list)
+    session_routes, headers = app.api_transformer
+    assert isinstance(session_routes, Starlette)
+    assert {route.path for route in session_routes.routes} >= {"/_session/establish", "/_session/end"}
+    assert headers is security_headers.with_security_headers

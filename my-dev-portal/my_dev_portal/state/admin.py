@@ -33,7 +33,7 @@ class AdminGuardState(rx.State):
         """After AuthState.require_login: signed in but unidentified means the API did not answer."""
         auth = await self.get_state(AuthState)
         self.error = ""
-        if auth.token and not auth.user_id:
+        if auth.session_token() and not auth.user_id:
             self.error = (
                 "Your admin rights could not be checked: the portal API did not answer. Reload to retry."
             )

@@ -25,7 +25,7 @@ class AdminState(rx.State, mixin=True):
     async def _admin_api(self) -> PortalApi | None:
         """The signed-in admin's API client, or None when the visitor is not (known as) an admin."""
         auth = await self.get_state(AuthState)
-        if not auth.token or not auth.is_admin:
+        if not auth.session_token() or not auth.is_admin:
             return None
         return auth.api()
 

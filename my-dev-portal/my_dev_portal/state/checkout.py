@@ -55,7 +55,7 @@ class CheckoutReturnState(rx.State):
             self.outcome = "canceled"
             return
         auth = await self.get_state(AuthState)
-        if not auth.token:
+        if not auth.session_token():
             return  # The guard is already sending the user to log in.
         yield
         api = auth.api()

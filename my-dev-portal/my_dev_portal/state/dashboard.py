@@ -119,7 +119,7 @@ class DashboardState(rx.State):
     @rx.event
     async def load(self):
         auth = await self.get_state(AuthState)
-        if not auth.token:
+        if not auth.session_token():
             return None
         self.error = ""
         api = auth.api()

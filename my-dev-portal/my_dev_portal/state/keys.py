@@ -63,7 +63,7 @@ class KeysState(rx.State):
     async def load_keys(self):
         auth = await self.get_state(AuthState)
         self.revealed_secret = self.revealed_name = ""
-        if not auth.token:
+        if not auth.session_token():
             return None
         try:
             keys = await auth.api().keys()

@@ -54,7 +54,7 @@ class PlansState(rx.State):
     async def choose_plan(self, price_id: str):
         """Start Checkout for `price_id` and send the browser to the page the API returns."""
         auth = await self.get_state(AuthState)
-        if not auth.token:
+        if not auth.session_token():
             return rx.redirect(routes.login_with_next(routes.PRICING))
         self.error = ""
         self.choosing_price_id = price_id
