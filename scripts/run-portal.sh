@@ -20,6 +20,9 @@ export REFLEX_API_URL="${REFLEX_API_URL:-$PORTAL_URL}"
 export REFLEX_DEPLOY_URL="${REFLEX_DEPLOY_URL:-$PORTAL_URL}"
 
 cd "$PORTAL_DIR"
+# Reflex pickles each browser's state (the websocket handshake's headers, the session cookie among them)
+# into .states/: files only this user may read.
+umask 077
 echo "Portal starting at $PORTAL_URL (API: $API_URL)"
 exec $UV run --frozen reflex run --env prod --loglevel warning \
   --frontend-port "$PORTAL_PORT" --backend-port "$PORTAL_PORT" --backend-host "$PORTAL_HOST"
