@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     # Password hashes are computed in this many worker threads of the lowest CPU priority (argon2 releases
-    # the GIL), so logins never stall the event loop (key verification, ingest). Default: one per CPU.
-    password_hash_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    # the GIL), so logins never stall the event loop (key verification, ingest). Default: one per CPU but
+    # one, which is left to the event loop (measured: two threads on two CPUs log in no faster than one).
+    password_hash_threads: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) - 1))
     password_min_length: int = 10
 
     # API keys: mdp_live_/mdp_test_ prefix follows the Stripe key's mode unless set.

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,13 +120,14 @@ async def record_failure(database: Database, email: str, address: str, now: date
 
 
 async def record_success(session: AsyncSession, email: str, address: str, now: datetime) -> None:
-    """In the login's write: clear the account's counters and remember the address as known."""
-    for key in (account_key(email), address_key(email, address)):
-        row = await session.get(LoginThrottle, key)
-        if row is not None:
-            await session.delete(row)
-    known = await session.get(LoginThrottle, known_key(email, address))
-    if known is None:
-        session.add(LoginThrottle(key=known_key(email, address), failures=0, last_success_at=now))
-    else:
-        known.last_success_at = now
+    """In the login's write: clear the account's counters and remember the address as known (two
+    statements: a login shares the event loop with the key-verify hot path)."""
+    await session.execute(
+        delete(LoginThrottle).where(LoginThrottle.key.in_([account_key(email), address_key(email, address)]))
+    )
+    statement = _insert(session)(LoginThrottle).values(
+        key=known_key(email, address), failures=0, last_success_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=[LoginThrottle.key], set_={"last_success_at": now})
+    )
