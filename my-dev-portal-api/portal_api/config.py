@@ -109,9 +109,14 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str] | None, NoDecode] = None
     # Origins besides PORTAL_URL and API_URL allowed to make cookie-authenticated writes (CSRF check).
     csrf_trusted_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Redis (redis://host:6379/0), optional: when set, every process shares rate limit counters through it
+    # and cache invalidations (revoked keys, saved Stripe settings) travel over its pub/sub; without it,
+    # PostgreSQL's LISTEN/NOTIFY carries the invalidations (SQLite runs one process and needs neither).
+    redis_url: str = ""
     # Rate limits in `limits` notation ("10/minute", several with ";"); an empty value turns one off.
     rate_limit_enabled: bool = True
-    # Where counters live: memory:// (per process) or a `limits` async storage URI (async+redis://host:6379).
+    # Where counters live: memory:// (per process; Redis when REDIS_URL is set) or a `limits` async storage
+    # URI (async+redis://host:6379).
     rate_limit_storage_uri: str = "memory://"
     rate_limit_login: str = "10/minute;100/hour"  # per client IP
     rate_limit_signup: str = "10/minute;50/hour"  # per client IP

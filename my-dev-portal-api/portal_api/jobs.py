@@ -22,7 +22,7 @@ async def retry_webhook_events(inbox: WebhookInbox, stop: asyncio.Event) -> int:
     return await inbox.retry_due()
 
 
-def register_jobs(services: Services, *, report_soon: bool = False) -> None:
+def register_jobs(services: Services) -> None:
     if WEBHOOK_RETRY_JOB_ID in services.jobs.job_ids:
         return
     inbox = services.webhook_inbox
@@ -32,5 +32,5 @@ def register_jobs(services: Services, *, report_soon: bool = False) -> None:
         "interval",
         seconds=services.settings.webhook_retry_interval_seconds,
     )
-    add_reporting_job(services.jobs, services.usage_reporter, run_soon=report_soon)
+    add_reporting_job(services.jobs, services.usage_reporter)
     add_reconciliation_job(services.jobs, services.database, services.stripe)

@@ -7,11 +7,14 @@ Stripe configuration from STRIPE_* and the bootstrap admin, and starts the backg
 
 from __future__ import annotations
 
+import os
+
 from portal_api.admin.tokens import AdminTokenCache
 from portal_api.billing_provider.connection import StripeConnection
 from portal_api.bootstrap import bootstrap_admin
 from portal_api.config import Settings
 from portal_api.core import metrics
+from portal_api.core.change_relay import asyncpg_dsn, build_relay
 from portal_api.core.changes import SESSION_INFO_KEY, ChangeFeed
 from portal_api.core.container import Services
 from portal_api.core.jobs import JobRunner
@@ -31,8 +34,22 @@ from portal_api.security import Passwords, SessionTokens
 from portal_api.webhooks.service import WebhookInbox
 
 
+def check_process_model(settings: Settings) -> None:
+    """SQLite serves one process: refuse to start as one of several (WEB_CONCURRENCY, API_WORKERS)."""
+    if not settings.database_url.startswith("sqlite"):
+        return
+    for name in ("WEB_CONCURRENCY", "API_WORKERS"):
+        value = os.environ.get(name, "1").strip() or "1"
+        if value.isdigit() and int(value) > 1:
+            raise RuntimeError(
+                f"{name}={value}, but SQLite serves a single process (its write lock is the whole "
+                "database's): run one worker, or use PostgreSQL (DATABASE_URL=postgresql+asyncpg://...)"
+            )
+
+
 def build_services(settings: Settings) -> Services:
     set_guard_mode(settings.db_transaction_guard)
+    check_process_model(settings)
     changes = ChangeFeed()
     database = Database(
         create_engine(settings.database_url, echo=settings.database_echo),
@@ -46,6 +63,9 @@ def build_services(settings: Settings) -> Services:
     portal_metrics = metrics.PortalMetrics()
     metrics.set_process_default(portal_metrics)
     clients = ClientAddresses(settings.forwarding_proxies)
+    postgres_dsn = (
+        asyncpg_dsn(settings.database_url) if settings.database_url.startswith("postgresql") else None
+    )
     return Services(
         settings=settings,
         database=database,
@@ -64,17 +84,20 @@ def build_services(settings: Settings) -> Services:
         stripe_probe=StripeProbe(settings.health_stripe_cache_seconds),
         client_addresses=clients,
         rate_limits=RateLimits(settings, clients) if settings.rate_limit_enabled else None,
-        jobs=JobRunner(),
+        jobs=JobRunner(leader_dsn=postgres_dsn),
+        relay=build_relay(changes, database_url=settings.database_url, redis_url=settings.redis_url),
     )
 
 
-async def start_services(services: Services, *, run_jobs: bool, report_soon: bool = False) -> None:
+async def start_services(services: Services, *, run_jobs: bool) -> None:
     """Migrate (RUN_MIGRATIONS_ON_START), seed the Stripe configuration and the bootstrap admin, and start
     the scheduled jobs when `run_jobs`."""
     if services.settings.run_migrations_on_start:
         await upgrade_database(services.database.write_engine())
+    if services.relay is not None:
+        services.relay.start()
     await services.stripe.seed()
     await bootstrap_admin(services)
     if run_jobs:
-        register_jobs(services, report_soon=report_soon)
+        register_jobs(services)
         services.jobs.start()

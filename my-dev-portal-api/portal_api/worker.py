@@ -32,7 +32,7 @@ async def run_worker(
     stop = stop or asyncio.Event()
     services = build_services(settings)
     try:
-        await start_services(services, run_jobs=True, report_soon=True)
+        await start_services(services, run_jobs=True)
         log.info("worker_started", jobs=services.jobs.job_ids)
         if on_started is not None:
             on_started(services)

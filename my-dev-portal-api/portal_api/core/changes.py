@@ -4,7 +4,9 @@ A cross-feature need (billing telling key verification to forget a user's cached
 this feed rather than an import between features. The writer announces on its session; the feed delivers at
 once (so this process stops serving the old state) and again after the session commits (so a read racing
 the commit cannot cache the state from before it). Sessions find the feed in `session.info`, where the
-database's session factories put it.
+database's session factories put it. With a relay (core/change_relay.py: PostgreSQL LISTEN/NOTIFY, or Redis
+pub/sub when REDIS_URL is set) committed changes also reach every other process, which apply them within
+moments.
 
 Topics and their values:
     user              a user id: the user's customer, subscription or keys changed
@@ -19,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, Protocol
 
 import structlog
 from sqlalchemy import event
@@ -32,18 +34,33 @@ Listener = Callable[[str], None]
 SESSION_INFO_KEY = "change_feed"
 
 
+class Relay(Protocol):
+    """Carries committed changes to the other processes (see core/change_relay.py)."""
+
+    def send(self, topic: Topic, value: str) -> None: ...
+
+
 class ChangeFeed:
     """Synchronous in-process fan-out of (topic, value) to listeners, which must be quick."""
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = defaultdict(list)
         self._lock = threading.Lock()
+        self.relay: Relay | None = None
 
     def subscribe(self, topic: Topic, listener: Listener) -> None:
         with self._lock:
             self._listeners[topic].append(listener)
 
-    def publish(self, topic: Topic, value: str = "") -> None:
+    def publish(self, topic: Topic, value: str = "", *, share: bool = False) -> None:
+        """Deliver to this process's listeners; `share` also sends it to the other processes (the change
+        is committed)."""
+        if share and self.relay is not None:
+            self.relay.send(topic, value)
+        self.deliver(topic, value)
+
+    def deliver(self, topic: Topic, value: str = "") -> None:
+        """Deliver to this process's listeners only (what the relay calls for other processes' changes)."""
         with self._lock:
             listeners = list(self._listeners.get(topic, ()))
         for listener in listeners:
@@ -59,4 +76,6 @@ def announce(session: AsyncSession, topic: Topic, value: str = "") -> None:
     if not isinstance(feed, ChangeFeed):
         return  # a session made outside the app's Database (a migration, a test's raw session)
     feed.publish(topic, value)
-    event.listen(session.sync_session, "after_commit", lambda _s: feed.publish(topic, value), once=True)
+    event.listen(
+        session.sync_session, "after_commit", lambda _s: feed.publish(topic, value, share=True), once=True
+    )

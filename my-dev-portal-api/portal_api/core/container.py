@@ -8,6 +8,7 @@ component types are imported for type checking only, so this ground-floor module
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from portal_api.admin.tokens import AdminTokenCache
     from portal_api.billing_provider.connection import StripeConnection
     from portal_api.config import Settings
+    from portal_api.core.change_relay import ChangeRelay
     from portal_api.core.changes import ChangeFeed
     from portal_api.core.jobs import JobRunner
     from portal_api.core.metrics import PortalMetrics
@@ -54,6 +56,7 @@ class Services:
     client_addresses: ClientAddresses
     rate_limits: RateLimits | None
     jobs: JobRunner
+    relay: ChangeRelay | None = None
     closed: bool = field(default=False, init=False)
 
     async def aclose(self) -> None:
@@ -69,8 +72,13 @@ class Services:
         deadline = loop.time() + timeout
         await self.jobs.stop(timeout=timeout)
         self.passwords.close()
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("flush_last_used", self.key_verifier.flush_last_used)
+        ]
+        if self.relay is not None:
+            steps.append(("close_relay", self.relay.aclose))
         for name, step in (
-            ("flush_last_used", self.key_verifier.flush_last_used),
+            *steps,
             ("close_stripe", self.stripe.aclose),
             ("dispose_engine", self.database.dispose),
         ):

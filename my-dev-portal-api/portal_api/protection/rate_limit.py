@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, RateLimiter, SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
@@ -100,11 +100,18 @@ def parse_limits(setting_name: str, value: str) -> tuple[RateLimitItem, ...]:
         ) from None
 
 
-def build_storage(uri: str) -> Storage:
+def build_storage(uri: str, redis_url: str = "") -> Storage:
+    """The counters' store: RATE_LIMIT_STORAGE_URI, else Redis (shared by every process) when REDIS_URL is
+    set, else this process's memory."""
     if uri in ("", "memory://", "portal+memory://"):
-        return LocalMemoryStorage()
+        if not redis_url:
+            return LocalMemoryStorage()
+        uri = redis_url
     if not uri.startswith("async+"):
         uri = "async+" + uri  # the API is async: a shared store must be reached without blocking the loop
+    if uri.startswith(("async+redis://", "async+rediss://")):
+        # redis-py (installed with the API), not coredis, which `limits` would pick by default.
+        return RedisStorage(uri, implementation="redispy")
     storage = storage_from_string(uri)
     if not isinstance(storage, Storage):
         raise ValueError(f"RATE_LIMIT_STORAGE_URI={uri!r} is not an async `limits` storage")
@@ -137,7 +144,7 @@ class RateLimits:
         }
         self.exact = {route: rule for route, rule in self.exact.items() if rule.items}
         self.collector = Rule("ingest", ingest_items, by_collector_token) if ingest_items else None
-        self.limiter = build_limiter(build_storage(settings.rate_limit_storage_uri))
+        self.limiter = build_limiter(build_storage(settings.rate_limit_storage_uri, settings.redis_url))
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         rule = self.exact.get((method, path))

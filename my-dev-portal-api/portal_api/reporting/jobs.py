@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -13,8 +12,6 @@ from portal_api.reporting.reporter import RunResult, UsageReporter
 log = structlog.get_logger(__name__)
 
 REPORT_JOB_ID = "usage_report_hourly"
-# After a restart, catch up soon rather than at the next full hour.
-STARTUP_DELAY = timedelta(seconds=20)
 
 
 async def report_usage(reporter: UsageReporter, stop: asyncio.Event) -> RunResult | None:
@@ -26,18 +23,18 @@ async def report_usage(reporter: UsageReporter, stop: asyncio.Event) -> RunResul
         return None
 
 
-def add_reporting_job(jobs: JobRunner, reporter: UsageReporter, *, run_soon: bool = False) -> bool:
-    """Register the hourly report (a no-op when REPORTING_ENABLED is false)."""
+def add_reporting_job(jobs: JobRunner, reporter: UsageReporter) -> bool:
+    """Register the hourly report (a no-op when REPORTING_ENABLED is false). A process that becomes the jobs'
+    leader (a restart, a takeover) catches up soon rather than at the next full hour."""
     settings = reporter.settings
     if not settings.reporting_enabled:
         return False
-    extra = {"next_run_time": datetime.now(UTC) + STARTUP_DELAY} if run_soon else {}
     jobs.add(
         REPORT_JOB_ID,
         lambda stop: report_usage(reporter, stop),
         "cron",
+        catch_up=True,
         minute=settings.reporting_cron_minute,
         misfire_grace_time=50 * 60,
-        **extra,
     )
     return True

@@ -94,10 +94,12 @@ class Stack:
     api: subprocess.Popen[bytes] | None = None
     # The hours usage goes to, fixed when the stack is made (the run may cross an hour boundary).
     hours: list[datetime] = field(default_factory=closed_hours)
+    # A PostgreSQL URL for stacks of several processes; by default an SQLite file in the folder.
+    database: str | None = None
 
     @property
     def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.folder / 'stack.db'}"
+        return self.database or f"sqlite+aiosqlite:///{self.folder / 'stack.db'}"
 
     @property
     def emulator_url(self) -> str:
