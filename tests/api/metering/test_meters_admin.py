@@ -182,6 +182,31 @@ async def test_bad_filter_or_metric_is_422_with_the_path(
     assert unknown_metric.status_code == 422 and unknown_metric.json()["error"]["code"] == "invalid_metric"
 
 
+async def test_a_blank_condition_value_is_422_at_its_path_and_no_meter_is_made(
+    api: httpx.AsyncClient, admin: Member, catalog: dict[str, Any]
+) -> None:
+    body = {
+        "name": "Searches",
+        "stripe_price_id": catalog["prices"]["payg"],
+        "filters": {"and": [{"field": "route", "value": "/v1/search"}, {"field": "status", "value": " "}]},
+    }
+    created = await api.post("/v1/admin/meters", json=body, headers=admin.headers)
+    meter = await create_meter(api, admin, catalog["prices"]["package"])
+    edited = await api.patch(
+        f"/v1/admin/meters/{meter['id']}",
+        json={"filters": {"field": "route", "op": "contains", "value": ""}},
+        headers=admin.headers,
+    )
+
+    for refused, path in ((created, "filters.and[1].value"), (edited, "filters.value")):
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "invalid_filter" and error["details"]["path"] == path
+        assert "blank" in error["message"]
+    listed = (await api.get("/v1/admin/meters", headers=admin.headers)).json()["data"]
+    assert [(m["id"], m["filters"]) for m in listed] == [(meter["id"], None)]
+
+
 async def test_meter_created_after_events_counts_their_history(
     api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
