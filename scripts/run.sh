@@ -53,9 +53,11 @@ wait_for() {
 
 configured_key="${STRIPE_API_KEY:-$(env_file_value STRIPE_API_KEY)}"
 configured_base="${STRIPE_API_BASE:-$(env_file_value STRIPE_API_BASE)}"
+using_emulator=""
 if [ -n "$configured_key" ] && [ -z "$configured_base" ]; then
   echo "Using the Stripe account configured in my-dev-portal-api/.env (no emulator)."
 else
+  using_emulator=1
   export STRIPE_API_KEY="sk_test_emulator"
   export STRIPE_API_BASE="http://127.0.0.1:$EMULATOR_PORT"
   export STRIPE_WEBHOOK_SECRET
@@ -88,6 +90,17 @@ pids+=($!)
 wait_for "$API_URL/healthz" "API" "$RUN_DIR/logs/api.log"
 echo "API              $API_URL   (health: $API_URL/healthz, docs: $API_URL/docs)"
 
+# The emulator's demo catalog bills out of the box: one "API calls" meter per metered price that has none
+# (repeating this on a restart changes nothing). A real Stripe account gets its meters in the console only.
+demo_meters="none: create a meter per metered price in the console (Admin > Meters)"
+if [ -n "$using_emulator" ]; then
+  if (cd my-dev-portal-api && $UV run portal-api seed-demo-meters) >"$RUN_DIR/logs/demo-meters.log" 2>&1; then
+    demo_meters="one \"API calls\" meter per metered demo price, counting every call (.run/logs/demo-meters.log)"
+  else
+    demo_meters="not seeded; see .run/logs/demo-meters.log"
+  fi
+fi
+
 if [ -x scripts/run-portal.sh ]; then
   bash scripts/run-portal.sh >"$RUN_DIR/logs/portal.log" 2>&1 &
   pids+=($!)
@@ -100,6 +113,7 @@ cat <<INFO
 Provider admin   $ADMIN_BOOTSTRAP_EMAIL / $ADMIN_BOOTSTRAP_PASSWORD
 Admin API token  $ADMIN_BOOTSTRAP_TOKEN   (scope admin: the console's routes, /v1/admin/*)
 Gateway token    $GATEWAY_BOOTSTRAP_TOKEN   (scopes verify + ingest: POST /v1/keys/verify, /v1/usage/events)
+Demo meters      $demo_meters
 Logs             .run/logs/   Stop with Ctrl-C.
 INFO
 wait -n "${pids[@]}" || true

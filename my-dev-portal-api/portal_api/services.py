@@ -23,6 +23,7 @@ from portal_api.db import Database, create_engine
 from portal_api.jobs import register_jobs
 from portal_api.keys import cache as key_cache
 from portal_api.keys.verify import KeyVerifier
+from portal_api.metering.meters.service import active_meter_price_ids
 from portal_api.metering.usage.prices import PriceCache
 from portal_api.migrate import upgrade_database
 from portal_api.observability.health import DatabaseGauges, StripeProbe
@@ -75,7 +76,11 @@ def build_services(settings: Settings) -> Services:
         stripe=stripe,
         key_verifier=key_verifier,
         admin_tokens=admin_tokens,
-        plan_catalog=PlanCatalog(stripe, ttl_seconds=settings.plans_cache_seconds),
+        plan_catalog=PlanCatalog(
+            stripe,
+            ttl_seconds=settings.plans_cache_seconds,
+            metered_prices=lambda: active_meter_price_ids(database),
+        ),
         webhook_inbox=WebhookInbox(database, stripe, settings),
         usage_reporter=UsageReporter(database, settings, stripe),
         usage_prices=PriceCache(),

@@ -63,6 +63,8 @@ UpcomingInvoice = api_models.UpcomingInvoiceOut
 WebhookActivity = api_models.WebhookActivity
 BillingProvider = api_models.BillingProviderOut
 Meter = api_models.MeterOut
+MeterCoverage = api_models.MeterCoverage
+UnbilledPrice = api_models.UnbilledPrice
 MeterCheck = api_models.Check
 MeterTestOurs = api_models.OurSide
 MeterTestStripe = api_models.StripeSide
@@ -133,6 +135,7 @@ class PortalApi(Protocol):
     async def billing_provider(self) -> BillingProvider: ...
     async def update_billing_provider(self, changes: dict[str, str | None]) -> BillingProvider: ...
     async def meters(self) -> list[Meter]: ...
+    async def meter_coverage(self) -> MeterCoverage: ...
     async def create_meter(self, body: dict[str, Any]) -> Meter: ...
     async def update_meter(self, meter_id: str, body: dict[str, Any]) -> Meter: ...
     async def delete_meter(self, meter_id: str) -> None: ...
@@ -274,6 +277,10 @@ class HttpPortalApi:
 
     async def meters(self) -> list[Meter]:
         return parse(api_models.MeterList, await self._json("GET", "/v1/admin/meters")).data
+
+    async def meter_coverage(self) -> MeterCoverage:
+        """Metered prices no active meter bills (never billed), and prices more than one does."""
+        return parse(MeterCoverage, await self._json("GET", "/v1/admin/meters/coverage"))
 
     async def create_meter(self, body: dict[str, Any]) -> Meter:
         return parse(Meter, await self._json("POST", "/v1/admin/meters", json=body))

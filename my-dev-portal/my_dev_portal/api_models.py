@@ -94,6 +94,17 @@ class DatabaseHealth(BaseModel):
     error: str | None = None
 
 
+class DoubleMeteredPrice(BaseModel):
+    """
+    A price more than one active meter bills (made before that was refused): its usage is billed twice.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    price_id: str
+    nickname: str | None
+    meter_ids: list[str]
+
+
 class EstimateLine(BaseModel):
     model_config = ConfigDict(extra="ignore")
     meter_id: str
@@ -377,6 +388,21 @@ class TransformQuantity(BaseModel):
     round: str
 
 
+class UnbilledPrice(BaseModel):
+    """
+    An active recurring metered Stripe price that no active meter bills: its usage never reaches Stripe.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    price_id: str
+    product_id: str
+    product_name: str | None
+    nickname: str | None
+    lookup_key: str | None
+    currency: str
+    inactive_meter_ids: list[str] = Field(..., description="Meters on this price that are switched off")
+
+
 class UsageBatchResult(BaseModel):
     model_config = ConfigDict(extra="ignore")
     received: int
@@ -532,6 +558,16 @@ class KeyList(BaseModel):
     data: list[KeyOut]
 
 
+class MeterCoverage(BaseModel):
+    """
+    Which metered prices of the live catalog the meters bill: none (`unbilled`) or too many.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    unbilled: list[UnbilledPrice]
+    double_metered: list[DoubleMeteredPrice]
+
+
 class MeterList(BaseModel):
     model_config = ConfigDict(extra="ignore")
     data: list[MeterOut]
@@ -559,6 +595,10 @@ class MeterUsage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     meter_id: str
     name: str
+    price_id: str = Field(
+        ..., description="The Stripe price this meter bills, an item of the customer's subscription"
+    )
+    price_nickname: str | None
     metric: str
     charge_by: str
     series: list[SeriesPoint]
@@ -591,6 +631,10 @@ class Plan(BaseModel):
     usage_type: str
     aggregate_usage: str | None
     meter: str | None
+    metered_by_portal: bool | None = Field(
+        False,
+        description="True when an active meter of this portal counts the price's usage and reports it to Stripe; a metered price without one bills no usage. Always false for licensed prices.",
+    )
 
 
 class PlanList(BaseModel):
@@ -621,4 +665,11 @@ class UsageReport(BaseModel):
     from_: datetime = Field(..., alias="from")
     to: datetime
     granularity: str
-    meters: list[MeterUsage]
+    subscription_id: str | None = Field(
+        ...,
+        description="The Stripe subscription whose prices the meters bill; null (and no meters) without one",
+    )
+    meters: list[MeterUsage] = Field(
+        ...,
+        description="The active meters billing the subscription's prices, each estimated with its own price",
+    )

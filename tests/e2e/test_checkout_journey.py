@@ -19,8 +19,9 @@ from tests.e2e.conftest import ARTIFACTS, ROOT, Stack, csp_violations
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 SECRET_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]")
-# E2E_DOCS_SCREENSHOTS=1 also refreshes the README's screenshots in docs/.
-DOCS_SCREENSHOTS = {"02-pricing": "pricing.png", "05-dashboard": "dashboard.png"}
+# E2E_DOCS_SCREENSHOTS=1 also refreshes the README's screenshots in docs/ (the dashboard's, with usage and
+# its estimate, comes from test_metered_prices.py).
+DOCS_SCREENSHOTS = {"02-pricing": "pricing.png"}
 
 
 def shot(driver: WebDriver, name: str) -> None:

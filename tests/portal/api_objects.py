@@ -100,6 +100,8 @@ def meter_usage(**fields: Any) -> dict[str, Any]:
     base = {
         "meter_id": "mtr_1",
         "name": "API calls",
+        "price_id": "price_graduated",
+        "price_nickname": "Pay as you go",
         "metric": "event_count",
         "charge_by": "sum_during_period",
         "series": [],
@@ -113,7 +115,13 @@ def meter_usage(**fields: Any) -> dict[str, Any]:
 
 
 def usage(**fields: Any) -> Usage:
-    base = {"from": PERIOD_START, "to": PERIOD_END, "granularity": "day", "meters": []}
+    base = {
+        "from": PERIOD_START,
+        "to": PERIOD_END,
+        "granularity": "day",
+        "subscription_id": "sub_1",
+        "meters": [],
+    }
     return build(Usage, base, fields)
 
 

@@ -27,6 +27,7 @@ from my_dev_portal.api_client import (
     CreatedKey,
     CustomerList,
     Meter,
+    MeterCoverage,
     MeterTestResult,
     Plan,
     ReportRunList,
@@ -210,6 +211,35 @@ class FakeApi:
     async def meters(self) -> list[Meter]:
         self._record("meters")
         return list(self.meter_list)
+
+    async def meter_coverage(self) -> MeterCoverage:
+        """As the API works it out: from the plans (the catalog) and the meters in this fake."""
+        self._record("meter_coverage")
+        active: dict[str, list[str]] = {}
+        for meter in self.meter_list:
+            if meter.active:
+                active.setdefault(meter.stripe_price_id, []).append(meter.id)
+        unbilled = [
+            {
+                "price_id": plan.price_id,
+                "product_id": plan.product_id,
+                "product_name": plan.product_name,
+                "nickname": plan.nickname,
+                "lookup_key": plan.lookup_key,
+                "currency": plan.currency,
+                "inactive_meter_ids": [
+                    m.id for m in self.meter_list if m.stripe_price_id == plan.price_id and not m.active
+                ],
+            }
+            for plan in self.plan_list
+            if plan.usage_type == "metered" and plan.price_id not in active
+        ]
+        doubled = [
+            {"price_id": price_id, "nickname": None, "meter_ids": ids}
+            for price_id, ids in active.items()
+            if len(ids) > 1
+        ]
+        return MeterCoverage.model_validate({"unbilled": unbilled, "double_metered": doubled})
 
     async def create_meter(self, body: dict[str, Any]) -> Meter:
         self._record("create_meter", body)

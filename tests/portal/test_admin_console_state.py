@@ -17,6 +17,8 @@ from tests.portal.api_objects import (
     customer,
     customer_detail,
     customer_list,
+    meter,
+    plan,
     report_run,
     report_runs,
 )
@@ -115,6 +117,46 @@ async def test_overview_summarises_billing_webhooks_meters_and_reporting(fake_ap
     assert (page.webhooks_ok, page.webhooks_text) == (False, "No event has arrived yet")
     assert (page.meters_ok, page.meters_text) == (False, "No meter yet")
     assert (page.reporting_ok, page.reporting_text) == (False, "Last run partial, lag 2 h 5 min")
+
+
+async def test_overview_warns_about_metered_prices_no_meter_bills(fake_api: FakeApi, state) -> None:
+    fake_api.plan_list = [
+        plan(price_id="price_free", product_name="My API", nickname="Free"),
+        plan(price_id="price_payg", product_name="My API", nickname="Pay as you go", usage_type="metered"),
+        plan(
+            price_id="price_pkg", product_name="My API", nickname="$10 per 1,000 calls", usage_type="metered"
+        ),
+    ]
+    fake_api.meter_list = [meter(id="mtr_1", name="Search calls", stripe_price_id="price_payg")]
+    page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
+
+    await run(AdminOverviewState.load, page)
+
+    assert (page.meters_ok, page.meters_text) == (False, "1 metered price never billed")
+    assert [(p.price_id, p.label) for p in page.unbilled] == [("price_pkg", "My API · $10 per 1,000 calls")]
+    fake_api.meter_list.append(meter(id="mtr_2", name="API calls", stripe_price_id="price_pkg"))
+    await run(AdminOverviewState.load, page)
+    assert (page.meters_ok, page.meters_text, page.unbilled) == (True, "2 active of 2", [])
+
+
+async def test_overview_warns_about_a_price_two_active_meters_bill(fake_api: FakeApi, state) -> None:
+    fake_api.meter_list = [
+        meter(id="mtr_1", name="Search calls", stripe_price_id="price_payg"),
+        meter(id="mtr_2", name="Twin", stripe_price_id="price_payg"),
+    ]
+    page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
+    await run(AdminOverviewState.load, page)
+    assert (page.meters_ok, page.meters_text) == (False, "1 price billed twice")
+    assert [d.meters for d in page.double_metered] == ["“Search calls”, “Twin”"]
+
+
+async def test_overview_is_not_green_when_coverage_is_unknown(fake_api: FakeApi, state) -> None:
+    fake_api.meter_list = [meter(id="mtr_1", stripe_price_id="price_payg")]
+    fake_api.fail["meter_coverage"] = ApiError(502, "upstream_error", "Stripe did not answer")
+    page = await signed_in_admin(await state(AdminOverviewState, url="/admin", token="tok_admin"))
+    await run(AdminOverviewState.load, page)
+    assert not page.meters_ok
+    assert page.meters_text == "1 active of 1; which prices they bill is unknown: Stripe did not answer"
 
 
 async def test_overview_keeps_going_when_one_section_fails(fake_api: FakeApi, state) -> None:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError
+from my_dev_portal.state.admin_filters import JSON_SHAPE_HINT
 from my_dev_portal.state.admin_meter_delete import MeterDeleteState
 from my_dev_portal.state.admin_meter_form import CHARGE_BY_FROM_PRICE, MeterFormState
 from my_dev_portal.state.admin_meter_test import MeterTestState
@@ -102,6 +103,45 @@ async def test_meters_are_listed_and_only_metered_prices_are_offered(fake_api: F
     assert page.price_choices[0].label == "My API · Pay as you go"
 
 
+async def test_metered_prices_without_a_meter_are_listed_with_a_create_shortcut(
+    fake_api: FakeApi, state
+) -> None:
+    fake_api.meter_list = [meter(id="mtr_1", name="Old", stripe_price_id="price_graduated", active=False)]
+    page = await meters_page(state, fake_api, MeterFormState)
+    [unbilled] = page.unbilled
+    assert (unbilled.price_id, unbilled.label) == ("price_graduated", "My API · Pay as you go")
+    assert unbilled.note == "1 switched-off meter on this price"
+
+    await run(MeterFormState.new_meter_for_price, page, "price_graduated")
+    assert page.form_open and not page.editing
+    assert (page.form_price_id, page.form_name) == ("price_graduated", "API calls")
+    assert page.filter_rows == [] and page.filter_groups == []  # "No conditions: every event counts."
+    await run(MeterFormState.save_meter, page)
+
+    body = sent(fake_api, "create_meter")
+    assert (body["stripe_price_id"], body["filters"], body["active"]) == ("price_graduated", None, True)
+    assert page.unbilled == []  # the list was reloaded with the meters
+
+
+async def test_a_refused_second_meter_on_a_price_is_shown_at_the_price(fake_api: FakeApi, state) -> None:
+    fake_api.meter_list = [meter(id="mtr_1", name="Search calls", stripe_price_id="price_graduated")]
+    page = await meters_page(state, fake_api, MeterFormState)
+    assert page.unbilled == []
+    await fill(page)
+    await run(MeterFormState.remove_row, page, -1, 0)
+    message = "Price price_graduated is already billed by the active meter “Search calls” (mtr_1)."
+    fake_api.fail["create_meter"] = ApiError(409, "price_already_metered", message, {"meter_id": "mtr_1"})
+    await run(MeterFormState.save_meter, page)
+    assert page.form_open and page.price_error == message and page.form_error == ""
+
+
+async def test_coverage_failure_is_said_but_the_meters_still_load(fake_api: FakeApi, state) -> None:
+    fake_api.fail["meter_coverage"] = ApiError(502, "upstream_error", "Stripe did not answer")
+    page = await meters_page(state, fake_api)
+    assert page.loaded and page.error == "" and page.unbilled == []
+    assert page.coverage_error == "Which prices the meters bill could not be checked: Stripe did not answer"
+
+
 async def test_new_meter_starts_on_the_first_metered_price_with_one_empty_condition(
     fake_api: FakeApi, state
 ) -> None:
@@ -123,7 +163,6 @@ async def test_builder_rows_and_groups_become_the_apis_filter_tree(fake_api: Fak
     await set_row(page, 0, 0, field="metadata", key="plan", value="pro")
     await run(MeterFormState.add_row, page, 0)
     await set_row(page, 0, 1, field="request.headers", key="x-units", op="gt", value="5")
-    await run(MeterFormState.add_row, page, -1)  # left blank: skipped, not an error
     await run(MeterFormState.set_form_metric, page, "unique_users")
     await run(MeterFormState.set_form_charge_by, page, "max_during_period")
     await run(MeterFormState.save_meter, page)
@@ -161,6 +200,7 @@ async def test_the_list_the_form_reloads_reaches_the_browser(fake_api: FakeApi, 
         root = root.parent_state
     root._clean()
     await fill(form)
+    await run(MeterFormState.remove_row, form, -1, 0)
     await run(MeterFormState.save_meter, form)
     delta = root.get_delta()
     assert any(name.startswith("meters") for name in delta[AdminMetersState.get_full_name()])
@@ -200,10 +240,11 @@ async def test_incomplete_rows_are_marked_before_calling_the_api(fake_api: FakeA
     await fill(page, name=" ")
     await set_row(page, -1, 0, field="request.headers", value="gold")
     await run(MeterFormState.add_row, page, -1)
-    await set_row(page, -1, 1, field="status", op="lt")
-    await set_row(page, -1, 1, key="")  # untouched value: blank row, skipped
+    await set_row(page, -1, 1, field="status", op="lt")  # no value typed
     await run(MeterFormState.add_row, page, -1)
     await set_row(page, -1, 2, field="metadata", key="plan")
+    await run(MeterFormState.add_group, page)
+    await set_row(page, 0, 0, field="user", value="   ")  # only spaces
     await run(MeterFormState.set_form_metric, page, "sum")
     await run(MeterFormState.save_meter, page)
     assert fake_api.called("create_meter") == []
@@ -211,9 +252,50 @@ async def test_incomplete_rows_are_marked_before_calling_the_api(fake_api: FakeA
     assert page.metric_error.startswith("Name the numeric field")
     assert [row.error for row in page.filter_rows] == [
         "Name the header or metadata field.",
-        "",
-        "Enter a value.",
+        "Enter a value, or remove this condition.",
+        "Enter a value, or remove this condition.",
     ]
+    assert page.filter_groups[0].rows[0].error == "Enter a value, or remove this condition."
+
+
+async def test_an_untouched_condition_is_refused_at_its_value_not_saved_as_every_event(
+    fake_api: FakeApi, state
+) -> None:
+    """A condition left blank was once dropped and the meter saved as "every event"."""
+    page = await meters_page(state, fake_api, MeterFormState)
+    await fill(page)
+    await set_row(page, -1, 0, field="status")
+
+    await run(MeterFormState.save_meter, page)
+
+    assert fake_api.called("create_meter") == [] and page.form_open
+    assert page.filter_rows[0].error == "Enter a value, or remove this condition."
+    await set_row(page, -1, 0, value="2xx")  # typing clears the mark; then it saves
+    assert page.filter_rows[0].error == ""
+    await run(MeterFormState.save_meter, page)
+    assert sent(fake_api, "create_meter")["filters"] == {
+        "and": [{"field": "status", "op": "eq", "value": "2xx"}]
+    }
+
+
+async def test_the_apis_blank_value_refusal_lands_on_its_row(fake_api: FakeApi, state) -> None:
+    page = await meters_page(state, fake_api, MeterFormState)
+    await fill(page)
+    await set_row(page, -1, 0, field="method", value="GET")
+    await run(MeterFormState.add_row, page, -1)
+    await set_row(page, -1, 1, field="user", value="x")
+    fake_api.fail["create_meter"] = ApiError(
+        422,
+        "invalid_filter",
+        "filters.and[1].value: value is blank: enter what to compare with, or remove the condition",
+        {"path": "filters.and[1].value"},
+    )
+    await run(MeterFormState.save_meter, page)
+    assert [row.error for row in page.filter_rows] == [
+        "",
+        "value is blank: enter what to compare with, or remove the condition",
+    ]
+    assert page.filter_error == "" and page.filter_hint == ""
 
 
 async def test_filter_error_from_the_api_lands_on_its_row(fake_api: FakeApi, state) -> None:
@@ -245,10 +327,12 @@ async def test_metric_price_and_charge_by_errors_are_shown_next_to_their_fields(
         (ApiError(422, "invalid_metric", "metric.field: sum needs a numeric field"), "metric_error"),
         (ApiError(422, "price_not_metered", "Price price_free is licensed"), "price_error"),
         (ApiError(422, "charge_by_mismatch", "Price aggregates usage with 'sum'"), "charge_by_error"),
+        (ApiError(409, "price_already_metered", "Price is already billed by “Calls”"), "price_error"),
         (ApiError(503, "billing_unavailable", "The Stripe gateway is not configured"), "form_error"),
     ]
     for error, field in cases:
         await fill(page)
+        await run(MeterFormState.remove_row, page, -1, 0)
         fake_api.fail["create_meter"] = error
         await run(MeterFormState.save_meter, page)
         assert getattr(page, field) == error.message, field
@@ -306,10 +390,30 @@ async def test_json_mode_round_trips_and_reports_bad_json(fake_api: FakeApi, sta
     await run(MeterFormState.set_filter_json, page, "{not json")
     await run(MeterFormState.toggle_json_mode, page)
     assert page.json_mode and page.filter_error.startswith("The JSON is not valid")
+    assert page.filter_hint == JSON_SHAPE_HINT
     await run(MeterFormState.set_filter_json, page, '{"field": "status", "op": "eq", "value": "5xx"}')
+    assert page.filter_hint == ""
     await run(MeterFormState.toggle_json_mode, page)
     assert not page.json_mode
     assert [(r.field, r.value) for r in page.filter_rows] == [("status", "5xx")]
+
+
+async def test_json_errors_from_the_api_come_with_the_shape_it_expects(fake_api: FakeApi, state) -> None:
+    page = await meters_page(state, fake_api, MeterFormState)
+    await fill(page)
+    await run(MeterFormState.toggle_json_mode, page)
+    await run(MeterFormState.set_filter_json, page, '{"and": [{"feild": "route", "value": "/v1/items"}]}')
+    fake_api.fail["create_meter"] = ApiError(
+        422, "invalid_filter", "filters.and[0].field: Field required", {"path": "filters.and[0].field"}
+    )
+
+    await run(MeterFormState.save_meter, page)
+
+    assert page.filter_error == "filters.and[0].field: Field required"
+    assert '{"field": "route", "op": "eq", "value": "/v1/items/{id}"}' in page.filter_hint
+    assert '{"and": [<conditions or groups>]}' in page.filter_hint and '{"or": [...]}' in page.filter_hint
+    await run(MeterFormState.set_filter_json, page, '{"and": [{"field": "route", "value": "/v1/items"}]}')
+    assert page.filter_error == page.filter_hint == ""
 
 
 async def test_deleting_asks_first_then_deletes(fake_api: FakeApi, state) -> None:

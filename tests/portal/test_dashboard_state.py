@@ -108,10 +108,13 @@ async def test_real_usage_and_invoice_shapes_are_shown(fake_api: FakeApi, state)
             "from": "2026-11-01T00:00:00Z",
             "to": "2026-11-03T00:00:00Z",
             "granularity": "day",
+            "subscription_id": "sub_1",
             "meters": [
                 {
                     "meter_id": "mtr_1",
                     "name": "Active users",
+                    "price_id": "price_metered",
+                    "price_nickname": None,
                     "metric": "unique_users",
                     "charge_by": "max_during_period",
                     "series": [{"start": "2026-11-01T00:00:00Z", "value": 3}],

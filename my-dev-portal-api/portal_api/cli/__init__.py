@@ -1,4 +1,5 @@
-"""`portal-api` command line: migrate, create an admin, run the background worker, backfill usage."""
+"""`portal-api` command line: migrate, create an admin, run the background worker, backfill usage, and seed
+the emulator's demo meters."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--from", dest="start", required=True, help="first hour, ISO date/time (UTC)")
     backfill.add_argument("--to", dest="end", required=True, help="end (exclusive), ISO date/time")
     backfill.add_argument("--meter", dest="meter_id", help="only this meter id")
+    sub.add_parser(
+        "seed-demo-meters",
+        help="on the Stripe emulator only: a meter counting every call for each metered price without one",
+    )
     return parser
 
 
@@ -64,3 +69,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         except ValueError as exc:
             parser.error(str(exc))
         exit_in_bounded_time(code)
+    elif args.command == "seed-demo-meters":
+        raise SystemExit(asyncio.run(commands.seed_meters(get_settings())))

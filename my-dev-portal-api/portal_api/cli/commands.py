@@ -13,6 +13,7 @@ from portal_api.accounts.service import ensure_admin
 from portal_api.admin.tokens import create_admin_token
 from portal_api.config import Settings
 from portal_api.core.container import Services
+from portal_api.metering.meters.demo import NotTheEmulator, seed_demo_meters
 from portal_api.migrate import upgrade_database
 from portal_api.reporting.backfill import backfill as run_backfill
 from portal_api.services import build_services, start_services
@@ -84,3 +85,24 @@ async def backfill(
     for error in result.errors[:10]:
         print(f"  {error}")
     return 0 if result.status in ("succeeded", "partial") else 1
+
+
+async def seed_meters(settings: Settings) -> int:
+    """One meter per metered price of the emulator's catalog that has none; exit code 2 off the emulator."""
+    async with command_services(settings) as services:
+        try:
+            seeded = await seed_demo_meters(
+                services.database, settings, await services.stripe.gateway(), services.plan_catalog
+            )
+        except NotTheEmulator as exc:
+            print(exc.message)
+            return 2
+    for demo in seeded:
+        price = f"{demo.price_nickname or demo.price_id} ({demo.price_id})"
+        if demo.meter_id:
+            print(f"created meter “{demo.meter_name}” ({demo.meter_id}) for {price}")
+        else:
+            print(f"kept meter “{demo.meter_name}” of {price}")
+    if not seeded:
+        print("the catalog has no metered price")
+    return 0

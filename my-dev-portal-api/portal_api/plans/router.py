@@ -12,4 +12,6 @@ router = APIRouter(tags=["plans"])
 
 @router.get("/plans")
 async def list_plans(services: ServicesDep) -> PlanList:
-    return PlanList(data=await services.plan_catalog.plans())
+    """Active recurring prices; `metered_by_portal` tells a metered price our meters bill from one they do
+    not (its usage is never billed: the console lists it under the meters' coverage)."""
+    return PlanList(data=await services.plan_catalog.listing())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Tier(BaseModel):
@@ -37,6 +37,11 @@ class Plan(BaseModel):
     usage_type: str
     aggregate_usage: str | None
     meter: str | None
+    metered_by_portal: bool = Field(
+        default=False,
+        description="True when an active meter of this portal counts the price's usage and reports it to "
+        "Stripe; a metered price without one bills no usage. Always false for licensed prices.",
+    )
 
 
 class PlanList(BaseModel):

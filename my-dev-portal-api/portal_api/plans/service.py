@@ -1,10 +1,14 @@
-"""The plan catalog: active recurring Stripe prices shaped for the pricing page, cached briefly in-process."""
+"""The plan catalog: active recurring Stripe prices shaped for the pricing page, cached briefly in-process.
+
+Whether the portal meters a price (`metered_by_portal`) is not cached with the Stripe listing: it is read
+on every listing through a callback the wiring hands down (metering sits above plans).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from portal_api.billing_provider.connection import StripeConnection
@@ -81,14 +85,24 @@ def _sort_key(plan: Plan) -> tuple[Any, ...]:
     )
 
 
+# The Stripe prices an active meter bills.
+MeteredPrices = Callable[[], Awaitable[set[str]]]
+
+
 class PlanCatalog:
     """Caches the shaped plan list for `ttl_seconds` per Stripe configuration (a key or version saved in the
     console lists the new account's plans at once); concurrent misses share one Stripe listing."""
 
     def __init__(
-        self, stripe: StripeConnection, *, ttl_seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        stripe: StripeConnection,
+        *,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        metered_prices: MeteredPrices | None = None,
     ) -> None:
         self._stripe = stripe
+        self._metered_prices = metered_prices
         self._ttl = ttl_seconds
         self._clock = clock
         self._plans: list[Plan] | None = None
@@ -118,6 +132,17 @@ class PlanCatalog:
             plans = sorted((plan_from_price(p) for p in prices), key=_sort_key)
             self._plans, self._fingerprint, self._loaded_at = plans, config.fingerprint, self._clock()
             return plans
+
+    async def listing(self) -> list[Plan]:
+        """The plans as GET /v1/plans lists them: `metered_by_portal` says which metered ones bill usage."""
+        plans = await self.plans()
+        metered = await self._metered_prices() if self._metered_prices is not None else set()
+        return [
+            plan.model_copy(
+                update={"metered_by_portal": plan.usage_type == "metered" and plan.price_id in metered}
+            )
+            for plan in plans
+        ]
 
     def invalidate(self) -> None:
         self._plans = None

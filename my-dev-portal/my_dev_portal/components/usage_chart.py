@@ -1,10 +1,11 @@
-"""Usage per day of each meter in the current period, as a bar chart."""
+"""Usage per day of each meter billing the customer's plan in the current period, as a bar chart."""
 
 from __future__ import annotations
 
 import reflex as rx
 from reflex.vars import ObjectVar
 
+from my_dev_portal import routes
 from my_dev_portal.state.dashboard import DashboardState, MeterView
 
 
@@ -52,13 +53,23 @@ def usage_chart() -> rx.Component:
                 rx.center(
                     rx.vstack(
                         rx.icon("chart_column", size=28, color=rx.color("gray", 8)),
-                        rx.text(
-                            rx.cond(
-                                DashboardState.usage_available,
-                                "No usage recorded yet this period.",
-                                "Usage appears here once metering reports it.",
+                        rx.cond(
+                            DashboardState.has_subscription,
+                            rx.text(
+                                rx.cond(
+                                    DashboardState.usage_available,
+                                    "Your plan bills no metered usage.",
+                                    "Usage appears here once metering reports it.",
+                                ),
+                                color_scheme="gray",
                             ),
-                            color_scheme="gray",
+                            rx.text(
+                                "Usage is measured for the plan you subscribe to. ",
+                                rx.link("Choose a plan on Pricing", href=routes.PRICING),
+                                " to see yours here.",
+                                color_scheme="gray",
+                                id="usage-no-plan",
+                            ),
                         ),
                         align="center",
                     ),
@@ -69,4 +80,5 @@ def usage_chart() -> rx.Component:
             width="100%",
         ),
         width="100%",
+        id="usage-card",
     )

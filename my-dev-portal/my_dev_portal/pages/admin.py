@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import ObjectVar
 
 from my_dev_portal import routes
 from my_dev_portal.components.admin_shell import admin_page
 from my_dev_portal.components.callouts import error_callout, loading_block
 from my_dev_portal.state.admin import AdminOverviewState
+from my_dev_portal.state.admin_meters import DoubledView, UnbilledView
 from my_dev_portal.templates import admin_only, template
 
 
@@ -58,6 +60,59 @@ def _section(icon: str, title: str, text: str, href: str) -> rx.Component:
     )
 
 
+def _unbilled_item(price: ObjectVar[UnbilledView]) -> rx.Component:
+    return rx.el.li(rx.text(price.label, " ", rx.code(price.price_id, size="1", variant="ghost"), size="2"))
+
+
+def _doubled_item(price: ObjectVar[DoubledView]) -> rx.Component:
+    return rx.el.li(rx.text(price.label, ": ", price.meters, size="2"))
+
+
+def _billing_warnings() -> rx.Component:
+    """Metered prices whose usage is never billed (no meter), or billed twice: a money leak either way."""
+    S = AdminOverviewState
+    return rx.fragment(
+        rx.cond(
+            S.unbilled.length() > 0,  # type: ignore[attr-defined]
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle_alert")),
+                rx.vstack(
+                    rx.callout.text(
+                        rx.el.strong("Usage for these prices is never billed: "),
+                        "no active meter counts it.",
+                    ),
+                    rx.el.ul(rx.foreach(S.unbilled, _unbilled_item), margin="0", padding_left="1.2em"),
+                    rx.link("Create their meters on the Meters page", href=routes.ADMIN_METERS, size="2"),
+                    spacing="1",
+                ),
+                color_scheme="orange",
+                role="alert",
+                width="100%",
+                id="unbilled-prices-warning",
+            ),
+        ),
+        rx.cond(
+            S.double_metered.length() > 0,  # type: ignore[attr-defined]
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle_alert")),
+                rx.vstack(
+                    rx.callout.text(
+                        rx.el.strong("Usage for these prices is billed twice: "),
+                        "more than one active meter bills each.",
+                    ),
+                    rx.el.ul(rx.foreach(S.double_metered, _doubled_item), margin="0", padding_left="1.2em"),
+                    rx.link("Switch all but one off on the Meters page", href=routes.ADMIN_METERS, size="2"),
+                    spacing="1",
+                ),
+                color_scheme="red",
+                role="alert",
+                width="100%",
+                id="double-metered-warning",
+            ),
+        ),
+    )
+
+
 @template
 @admin_only
 def admin_overview() -> rx.Component:
@@ -101,6 +156,7 @@ def admin_overview() -> rx.Component:
             ),
             loading_block("Checking health…", height="6em"),
         ),
+        rx.cond(AdminOverviewState.loaded, _billing_warnings()),
         rx.cond(
             AdminOverviewState.loaded & (AdminOverviewState.system_status != ""),
             rx.vstack(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from my_dev_portal import routes
+from my_dev_portal.components.admin_meter_coverage import meter_coverage
 from my_dev_portal.components.admin_meter_form import meter_form
 from my_dev_portal.components.admin_meter_test import meter_test_panel
 from my_dev_portal.components.admin_meters_table import meters_table
@@ -36,6 +37,7 @@ def admin_meters() -> rx.Component:
             width="100%",
         ),
         rx.cond(S.error != "", error_callout(S.error)),
+        rx.cond(S.loaded, meter_coverage()),
         rx.cond(MeterFormState.form_open, meter_form()),
         meter_test_panel(),
         rx.cond(S.loaded, meters_table(), loading_block("Loading meters…")),

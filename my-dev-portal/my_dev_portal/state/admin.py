@@ -7,6 +7,7 @@ import reflex as rx
 from my_dev_portal.api_client import ApiError, PortalApi
 from my_dev_portal.prices import format_date, plural
 from my_dev_portal.state.admin_base import AdminState
+from my_dev_portal.state.admin_meters import DoubledView, UnbilledView, coverage_views
 from my_dev_portal.state.auth import AuthState
 
 
@@ -48,6 +49,9 @@ class AdminOverviewState(AdminState, rx.State):
     webhooks_text: str = ""
     meters_ok: bool = False
     meters_text: str = ""
+    # Metered prices whose usage is never billed (no active meter), or billed twice (two of them).
+    unbilled: list[UnbilledView] = []
+    double_metered: list[DoubledView] = []
     reporting_ok: bool = False
     reporting_text: str = ""
 
@@ -92,14 +96,7 @@ class AdminOverviewState(AdminState, rx.State):
                 self.webhooks_text = f"None in 24 h; last on {format_date(webhook.last_received_at)}"
             else:
                 self.webhooks_text = "No event has arrived yet"
-        try:
-            meters = await api.meters()
-        except ApiError as exc:
-            self.meters_ok, self.meters_text = False, f"Unknown: {exc.message}"
-        else:
-            active = sum(1 for meter in meters if meter.active)
-            self.meters_ok = active > 0
-            self.meters_text = f"{active} active of {len(meters)}" if meters else "No meter yet"
+        await self._show_meters(api)
         try:
             runs = await api.report_runs()
         except ApiError as exc:
@@ -118,6 +115,35 @@ class AdminOverviewState(AdminState, rx.State):
         await self._show_health(api)
         self.loaded = True
         return None
+
+    async def _show_meters(self, api: PortalApi) -> None:
+        """Green only when meters exist and every metered price is billed by exactly one active meter."""
+        self.unbilled, self.double_metered = [], []
+        try:
+            meters = await api.meters()
+        except ApiError as exc:
+            self.meters_ok, self.meters_text = False, f"Unknown: {exc.message}"
+            return
+        active = sum(1 for meter in meters if meter.active)
+        self.meters_ok = active > 0
+        self.meters_text = f"{active} active of {len(meters)}" if meters else "No meter yet"
+        try:
+            coverage = await api.meter_coverage()
+        except ApiError as exc:
+            self.meters_ok = False
+            self.meters_text += f"; which prices they bill is unknown: {exc.message}"
+            return
+        self.unbilled, self.double_metered = coverage_views(
+            coverage, {meter.id: meter.name for meter in meters}
+        )
+        if self.unbilled:
+            count = len(self.unbilled)
+            self.meters_ok = False
+            self.meters_text = f"{count} metered {plural('price', count)} never billed"
+        elif self.double_metered:
+            count = len(self.double_metered)
+            self.meters_ok = False
+            self.meters_text = f"{count} {plural('price', count)} billed twice"
 
     async def _show_health(self, api: PortalApi) -> None:
         try:

@@ -26,6 +26,8 @@ class FilterEditor(rx.State, mixin=True):
     json_mode: bool = False
     filter_json: str = ""
     filter_error: str = ""
+    # Under an error of the JSON editor: the shape the API takes, with an example of each kind of node.
+    filter_hint: str = ""
     _next_id: int = 1
 
     def _all_rows(self) -> list[FilterRow]:
@@ -36,7 +38,7 @@ class FilterEditor(rx.State, mixin=True):
         return self._next_id
 
     def _clear_filter_errors(self) -> None:
-        self.filter_error = ""
+        self.filter_error = self.filter_hint = ""
         for row in self._all_rows():
             row.error = ""
 
@@ -125,15 +127,19 @@ class FilterEditor(rx.State, mixin=True):
         if 0 <= group < len(self.filter_groups):
             self.filter_groups.pop(group)
 
+    def _show_json_error(self, message: str) -> None:
+        self.filter_error = message
+        self.filter_hint = filters.JSON_SHAPE_HINT
+
     @rx.event
     def set_filter_json(self, value: str) -> None:
         self.filter_json = value
-        self.filter_error = ""
+        self.filter_error = self.filter_hint = ""
 
     @rx.event
     def toggle_json_mode(self) -> None:
         """Switch between the builder and the JSON tree, carrying the filter across."""
-        self.filter_error = ""
+        self.filter_error = self.filter_hint = ""
         if not self.json_mode:
             tree = filters.to_tree(self.filter_mode, self.filter_rows, self.filter_groups)
             self.filter_json = "" if tree is None else json.dumps(tree, indent=2)
@@ -142,7 +148,7 @@ class FilterEditor(rx.State, mixin=True):
         try:
             tree = json.loads(self.filter_json) if self.filter_json.strip() else None
         except ValueError as exc:
-            self.filter_error = f"The JSON is not valid: {exc}"
+            self._show_json_error(f"The JSON is not valid: {exc}")
             return
         try:
             self.filter_mode, self.filter_rows, self.filter_groups = filters.from_tree(tree)
@@ -153,25 +159,19 @@ class FilterEditor(rx.State, mixin=True):
         self.json_mode = False
 
     def _filter_tree(self) -> tuple[bool, Any]:
-        """(ok, tree) from the builder or the JSON; marks incomplete rows."""
+        """(ok, tree) from the builder or the JSON; marks each row that is not a whole condition yet."""
         if self.json_mode:
             if not self.filter_json.strip():
                 return True, None
             try:
                 return True, json.loads(self.filter_json)
             except ValueError as exc:
-                self.filter_error = f"The JSON is not valid: {exc}"
+                self._show_json_error(f"The JSON is not valid: {exc}")
                 return False, None
         complete = True
         for row in self._all_rows():
-            if filters.row_is_blank(row):
-                continue
-            if row.keyed and not row.key.strip():
-                row.error = "Name the header or metadata field."
-                complete = False
-            elif row.needs_value and not row.value.strip():
-                row.error = "Enter a value."
-                complete = False
+            row.error = filters.missing_part(row)
+            complete = complete and not row.error
         if not complete:
             self.filter_rows = list(self.filter_rows)
             self.filter_groups = list(self.filter_groups)
@@ -180,7 +180,10 @@ class FilterEditor(rx.State, mixin=True):
 
     def _show_filter_error(self, message: str, path: str) -> None:
         """The API's complaint on the row at `path` ("filters.and[1].or[0]"), else above the builder."""
-        where = None if self.json_mode else filters.locate_error(path, self.filter_rows, self.filter_groups)
+        if self.json_mode:
+            self._show_json_error(message)
+            return
+        where = filters.locate_error(path, self.filter_rows, self.filter_groups)
         if where is None:
             self.filter_error = message
             return

@@ -54,6 +54,16 @@ KEY_PLACEHOLDERS = {"request.headers": "x-tier", "response.headers": "x-cache", 
 # Values of these fields stay text; other fields' numeric-looking values are sent as numbers.
 TEXT_FIELDS = ("route", "method", "status", "user", "company")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# Shown under an error of the JSON editor: what the API takes (portal_api/metering/meters/filters.py).
+JSON_SHAPE_HINT = "\n".join(
+    [
+        'A condition:  {"field": "route", "op": "eq", "value": "/v1/items/{id}"}',
+        'A group:      {"and": [<conditions or groups>]}   or   {"or": [...]}',
+        "Fields: route, method, status, user, company, weight, request.headers.<name>,",
+        "        response.headers.<name>, metadata.<path>",
+        'Ops: eq, neq, contains, gt, lt, exists (no "value"); every other op needs a value that is not blank',
+    ]
+)
 _PATH_PART = re.compile(r"\.(and|or)\[(\d+)\]")
 
 
@@ -117,18 +127,22 @@ def condition(row: FilterRow) -> dict[str, Any]:
     return cond
 
 
-def row_is_blank(row: FilterRow) -> bool:
-    return not row.value.strip() and not row.key.strip() and row.needs_value
+def missing_part(row: FilterRow) -> str:
+    """Why the row is not a condition yet ("" when it is): a blank value is never dropped silently, since a
+    meter whose only condition vanished would count every event."""
+    if row.keyed and not row.key.strip():
+        return "Name the header or metadata field."
+    if row.needs_value and not row.value.strip():
+        return "Enter a value, or remove this condition."
+    return ""
 
 
 def to_tree(mode: str, rows: list[FilterRow], groups: list[FilterGroup]) -> dict[str, Any] | None:
-    """The JSON tree for the API: top-level conditions first, then sub-groups; None when empty (every event).
-
-    Blank rows are skipped, so an untouched new row does not block saving.
-    """
-    children: list[dict[str, Any]] = [condition(row) for row in rows if not row_is_blank(row)]
+    """The JSON tree for the API: top-level conditions first, then sub-groups; None when there is no row
+    (every event counts)."""
+    children: list[dict[str, Any]] = [condition(row) for row in rows]
     for group in groups:
-        conditions = [condition(row) for row in group.rows if not row_is_blank(row)]
+        conditions = [condition(row) for row in group.rows]
         if conditions:
             children.append({group.mode: conditions})
     if not children:
@@ -144,17 +158,16 @@ def locate_error(path: str, rows: list[FilterRow], groups: list[FilterGroup]) ->
     indexes = [int(found.group(2)) for found in _PATH_PART.finditer(path)]
     if not indexes:
         return None
-    top = [(-1, r) for r, row in enumerate(rows) if not row_is_blank(row)]
-    top += [(g, -1) for g, group in enumerate(groups) if any(not row_is_blank(row) for row in group.rows)]
+    top = [(-1, r) for r in range(len(rows))]
+    top += [(g, -1) for g, group in enumerate(groups) if group.rows]
     if indexes[0] >= len(top):
         return None
     group, row = top[indexes[0]]
     if group == -1:
         return group, row
-    kept = [r for r, item in enumerate(groups[group].rows) if not row_is_blank(item)]
-    if len(indexes) > 1 and indexes[1] < len(kept):
-        return group, kept[indexes[1]]
-    return group, kept[0] if kept else 0
+    if len(indexes) > 1 and indexes[1] < len(groups[group].rows):
+        return group, indexes[1]
+    return group, 0
 
 
 class TooDeep(ValueError):

@@ -12,7 +12,17 @@ from my_dev_portal.state.admin_meters import METRIC_LABELS, AdminMetersState
 
 # The charge-by select's "let the price decide" choice (Radix selects cannot hold an empty value).
 CHARGE_BY_FROM_PRICE = "from_price"
-PRICE_ERROR_CODES = ("price_not_found", "price_not_recurring", "price_not_metered", "price_inactive")
+PRICE_ERROR_CODES = (
+    "price_not_found",
+    "price_not_recurring",
+    "price_not_metered",
+    "price_inactive",
+    "price_product_mismatch",
+    # Another active meter bills the price: a second one would bill its usage twice.
+    "price_already_metered",
+)
+# The name a meter made from a "never billed" price's shortcut starts with.
+SHORTCUT_METER_NAME = "API calls"
 MAX_NAME = 200
 
 
@@ -52,6 +62,9 @@ class MeterFormState(FilterEditor, AdminMetersState):
 
     @rx.event
     def new_meter(self) -> None:
+        self._open_new()
+
+    def _open_new(self) -> None:
         self._clear_errors()
         self.form_open = True
         self.editing_id = ""
@@ -62,6 +75,15 @@ class MeterFormState(FilterEditor, AdminMetersState):
         self.form_charge_by = CHARGE_BY_FROM_PRICE
         self.form_active = True
         self._new_filter()
+
+    @rx.event
+    def new_meter_for_price(self, price_id: str) -> None:
+        """The "Create meter" shortcut of a price no meter bills: the form on that price, with no condition
+        (the builder says "every event counts") until the admin adds one."""
+        self._open_new()
+        self.form_price_id = price_id
+        self.form_name = SHORTCUT_METER_NAME
+        self.filter_rows = []
 
     @rx.event
     def edit_meter(self, meter_id: str) -> None:
@@ -153,7 +175,7 @@ class MeterFormState(FilterEditor, AdminMetersState):
             self.metric_error = exc.message
         elif exc.code == "charge_by_mismatch":
             self.charge_by_error = exc.message
-        elif exc.code in PRICE_ERROR_CODES or exc.code == "price_product_mismatch":
+        elif exc.code in PRICE_ERROR_CODES:
             self.price_error = exc.message
         elif exc.status == 422 and exc.message.startswith("name"):
             self.name_error = exc.message

@@ -1,4 +1,5 @@
-"""Admin meters: the list, the metered prices a meter can bill, and how the console names metrics."""
+"""Admin meters: the list, the metered prices a meter can bill, which of them no meter bills, and how the
+console names metrics."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 import reflex as rx
 
-from my_dev_portal.api_client import ApiError, Meter, Plan
-from my_dev_portal.prices import describe_plan
+from my_dev_portal.api_client import ApiError, Meter, MeterCoverage, Plan, PortalApi, UnbilledPrice
+from my_dev_portal.prices import describe_plan, plural
 from my_dev_portal.state import admin_filters as filters
 from my_dev_portal.state.admin_base import AdminState
 
@@ -48,6 +49,50 @@ class PriceChoice:
     product_id: str = ""
     label: str = ""
     summary: str = ""
+
+
+@dataclasses.dataclass
+class UnbilledView:
+    """A metered price no active meter bills: usage on it is never billed. The page offers its meter."""
+
+    price_id: str = ""
+    label: str = ""
+    # "1 switched-off meter on this price", or "".
+    note: str = ""
+
+
+@dataclasses.dataclass
+class DoubledView:
+    """A price two or more active meters bill (allowed before the API refused it): billed twice."""
+
+    price_id: str = ""
+    label: str = ""
+    meters: str = ""
+
+
+def unbilled_view(price: UnbilledPrice) -> UnbilledView:
+    inactive = len(price.inactive_meter_ids)
+    note = f"{inactive} switched-off {plural('meter', inactive)} on this price" if inactive else ""
+    return UnbilledView(
+        price_id=price.price_id,
+        label=f"{price.product_name or price.product_id} · {price.nickname or price.price_id}",
+        note=note,
+    )
+
+
+def coverage_views(
+    coverage: MeterCoverage, names: dict[str, str]
+) -> tuple[list[UnbilledView], list[DoubledView]]:
+    """The coverage as the Meters page and the Overview list it; `names` are the meters' names by id."""
+    doubled = [
+        DoubledView(
+            price_id=price.price_id,
+            label=price.nickname or price.price_id,
+            meters=", ".join(f"“{names.get(meter_id, meter_id)}”" for meter_id in price.meter_ids),
+        )
+        for price in coverage.double_metered
+    ]
+    return [unbilled_view(price) for price in coverage.unbilled], doubled
 
 
 def metric_text(metric: dict[str, Any]) -> str:
@@ -91,6 +136,10 @@ class AdminMetersState(AdminState, rx.State):
 
     meters: list[MeterView] = []
     price_choices: list[PriceChoice] = []
+    # Metered prices no active meter bills (their usage is never billed), and prices billed twice.
+    unbilled: list[UnbilledView] = []
+    double_metered: list[DoubledView] = []
+    coverage_error: str = ""
     # The meters as the API sent them, to fill the edit form.
     _stored: dict[str, Meter] = {}
 
@@ -112,12 +161,24 @@ class AdminMetersState(AdminState, rx.State):
             self.error = f"The price catalog could not be loaded: {exc.message}"
             plans = []
         self.price_choices = [price_choice(plan) for plan in plans if plan.usage_type == "metered"]
+        await self._show_coverage(api)
         self.loaded = True
         return None
 
     def _show(self, meters: list[Meter]) -> None:
         self._stored = {meter.id: meter for meter in meters}
         self.meters = [meter_view(meter) for meter in meters]
+
+    async def _show_coverage(self, api: PortalApi) -> None:
+        try:
+            coverage = await api.meter_coverage()
+        except ApiError as exc:
+            self.unbilled, self.double_metered = [], []
+            self.coverage_error = f"Which prices the meters bill could not be checked: {exc.message}"
+            return
+        self.coverage_error = ""
+        names = {meter_id: meter.name for meter_id, meter in self._stored.items()}
+        self.unbilled, self.double_metered = coverage_views(coverage, names)
 
     async def _reload(self) -> None:
         api = await self._admin_api()
@@ -127,3 +188,5 @@ class AdminMetersState(AdminState, rx.State):
             self._show(await api.meters())
         except ApiError as exc:
             self.error = f"Meters could not be loaded: {exc.message}"
+            return
+        await self._show_coverage(api)

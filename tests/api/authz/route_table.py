@@ -96,6 +96,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/admin/collector-tokens"): Route(Access.ADMIN_USER),
     ("DELETE", "/v1/admin/collector-tokens/{token_id}"): Route(Access.ADMIN_USER, owns="collector_token"),
     ("GET", "/v1/admin/meters"): Route(Access.ADMIN),
+    ("GET", "/v1/admin/meters/coverage"): Route(Access.ADMIN),
     ("POST", "/v1/admin/meters"): Route(Access.ADMIN),
     ("GET", "/v1/admin/meters/{meter_id}"): Route(Access.ADMIN, owns="meter"),
     ("PATCH", "/v1/admin/meters/{meter_id}"): Route(

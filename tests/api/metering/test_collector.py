@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Customer
+from portal_api.core.container import Services
 from portal_api.metering.models import CollectorToken, UsageEvent
 from tests.api.metering.conftest import create_meter, meter_usage, moesif_event, now, usage
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.keys import new_key_secret
 from tests.fixtures.members import Member
 
@@ -68,9 +70,15 @@ async def test_collector_tokens_are_admin_only_and_stored_hashed(
 
 
 async def test_batch_and_single_events_count_like_moesif_answers(
-    api: httpx.AsyncClient, admin: Member, alice: Member, collector_token: str, catalog: dict[str, Any]
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    collector_token: str,
+    catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     key = await new_key_secret(api, alice)
 
     batch = await post_batch(
@@ -89,9 +97,15 @@ async def test_batch_and_single_events_count_like_moesif_answers(
 
 
 async def test_gzipped_batch_with_resent_and_bad_events_keeps_the_good_ones(
-    api: httpx.AsyncClient, admin: Member, alice: Member, collector_token: str, catalog: dict[str, Any]
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    collector_token: str,
+    catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     resent = moesif_event(user_id=alice.id)
     events = [
         resent,
@@ -148,8 +162,11 @@ async def test_user_and_company_profiles_map_moesif_ids_to_portal_users(
     collector_token: str,
     catalog: dict[str, Any],
     db_session: AsyncSession,
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
+    await mirror_subscription(services, bob, meter["stripe_price_id"])
     db_session.add(Customer(user_id=bob.id, stripe_customer_id="cus_bob", email=bob.email))
     await db_session.commit()
     headers = moesif_headers(collector_token)
@@ -210,7 +227,12 @@ async def test_stored_moesif_events_keep_headers_and_metadata_but_no_secrets(
 
 
 async def test_header_and_metadata_filters_apply_to_moesif_events(
-    api: httpx.AsyncClient, admin: Member, alice: Member, collector_token: str, catalog: dict[str, Any]
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    collector_token: str,
+    catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(
         api,
@@ -229,6 +251,7 @@ async def test_header_and_metadata_filters_apply_to_moesif_events(
         },
         metric={"type": "sum", "field": "metadata.tokens"},
     )
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     events = [
         moesif_event(
             user_id=alice.id, headers={"x-tier": "gold"}, metadata={"model": "large", "tokens": 100}

@@ -165,20 +165,26 @@ def test_no_filter_matches_everything() -> None:
 @pytest.mark.parametrize(
     ("tree", "path", "fragment"),
     [
-        ({"field": "colour", "value": "red"}, "filters", "unknown field 'colour'"),
+        ({"field": "colour", "value": "red"}, "filters.field", "unknown field 'colour'"),
         (
             {"and": [{"field": "route", "value": "/a"}, {"field": "status", "value": "2xy"}]},
-            "filters.and[1]",
+            "filters.and[1].value",
             "2xx",
         ),
-        ({"and": [{"or": [{"field": "method", "op": "gt", "value": 1}]}]}, "filters.and[0].or[0]", "op 'gt'"),
+        (
+            {"and": [{"or": [{"field": "method", "op": "gt", "value": 1}]}]},
+            "filters.and[0].or[0].op",
+            "op 'gt'",
+        ),
         ({"and": []}, "filters.and", "at least 1"),
-        ({"or": [{"field": "metadata.x", "op": "lt", "value": "abc"}]}, "filters.or[0]", "numeric"),
-        ({"field": "route", "value": "items"}, "filters", "starting with '/'"),
+        ({"or": [{"field": "metadata.x", "op": "lt", "value": "abc"}]}, "filters.or[0].value", "numeric"),
+        ({"field": "route", "value": "items"}, "filters.value", "starting with '/'"),
         ({"field": "metadata.x", "op": "like", "value": "a"}, "filters.op", "eq"),
         ({"field": "metadata.x", "value": "a", "extra": 1}, "filters.extra", "Extra inputs"),
-        ({"field": "metadata.x", "op": "exists", "value": "yes"}, "filters", "exists"),
-        ({"field": "metadata.x", "op": "contains"}, "filters", "needs a value"),
+        ({"field": "metadata.x", "op": "exists", "value": "yes"}, "filters.value", "exists"),
+        ({"field": "metadata.x", "op": "contains"}, "filters.value", "needs a value"),
+        ({"field": "metadata. ", "value": "a"}, "filters.field", "unknown field"),
+        ({"field": "route", "value": ["/a"]}, "filters.value", "text, a number, true or false"),
         ([1, 2], "filters", "condition or an and/or group"),
     ],
 )
@@ -188,6 +194,45 @@ def test_bad_filters_are_422_with_the_path_of_the_problem(tree: Any, path: str, 
     assert caught.value.code == "invalid_filter"
     assert caught.value.details["path"] == path
     assert fragment in caught.value.message and caught.value.message.startswith(path + ":")
+
+
+@pytest.mark.parametrize(
+    ("tree", "path"),
+    [
+        ({"field": "route", "op": "contains", "value": ""}, "filters.value"),  # would match every call
+        (
+            {"and": [{"field": "method", "value": "GET"}, {"field": "user", "value": "  "}]},
+            "filters.and[1].value",
+        ),
+        (
+            {"or": [{"and": [{"field": "metadata.plan", "op": "neq", "value": "\t"}]}]},
+            "filters.or[0].and[0].value",
+        ),
+        ({"field": "request.headers.x-tier", "op": "exists", "value": ""}, "filters.value"),
+        ({"and": [{"field": "company", "op": "eq"}]}, "filters.and[0].value"),  # no value at all
+    ],
+)
+def test_a_condition_with_a_blank_or_missing_value_is_refused_at_its_value(tree: Any, path: str) -> None:
+    with pytest.raises(Unprocessable) as caught:
+        parse_filters(tree)
+    assert caught.value.code == "invalid_filter" and caught.value.details["path"] == path
+    assert "blank" in caught.value.message or "needs a value" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"and": [{"feild": "route", "value": "/v1/items"}]},  # misspelt key: "field" is missing
+        {"all": [{"field": "route", "value": "/v1/items"}]},
+        {"and": {"field": "route", "value": "/v1/items"}},  # a group holds a list
+    ],
+)
+def test_a_tree_of_the_wrong_shape_says_what_a_condition_and_a_group_look_like(tree: Any) -> None:
+    with pytest.raises(Unprocessable) as caught:
+        parse_filters(tree)
+    message = caught.value.message
+    assert '{"field": "route", "op": "eq", "value": "/v1/items/{id}"}' in message
+    assert '{"and": [' in message and '{"or": [...]}' in message
 
 
 def test_filters_nested_too_deep_are_refused() -> None:

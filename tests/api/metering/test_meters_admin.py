@@ -7,8 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
+from portal_api.core.container import Services
 from stripe_emulator.testing import EmulatorServer
 from tests.api.metering.conftest import create_meter, meter_usage, send_usage, usage, usage_event
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.database import running_app
 from tests.fixtures.emulator import BASIL, LEGACY, emulator_settings
 from tests.fixtures.members import ADMIN, ADMIN_TOKEN, Member
@@ -175,27 +177,54 @@ async def test_bad_filter_or_metric_is_422_with_the_path(
 
     assert bad_filter.status_code == 422
     assert bad_filter.json()["error"]["code"] == "invalid_filter"
-    assert bad_filter.json()["error"]["details"]["path"] == "filters.and[1].or[0]"
+    assert bad_filter.json()["error"]["details"]["path"] == "filters.and[1].or[0].value"
     assert bad_metric.status_code == 422 and bad_metric.json()["error"]["details"]["path"] == "metric.field"
     assert unknown_metric.status_code == 422 and unknown_metric.json()["error"]["code"] == "invalid_metric"
 
 
+async def test_a_blank_condition_value_is_422_at_its_path_and_no_meter_is_made(
+    api: httpx.AsyncClient, admin: Member, catalog: dict[str, Any]
+) -> None:
+    body = {
+        "name": "Searches",
+        "stripe_price_id": catalog["prices"]["payg"],
+        "filters": {"and": [{"field": "route", "value": "/v1/search"}, {"field": "status", "value": " "}]},
+    }
+    created = await api.post("/v1/admin/meters", json=body, headers=admin.headers)
+    meter = await create_meter(api, admin, catalog["prices"]["package"])
+    edited = await api.patch(
+        f"/v1/admin/meters/{meter['id']}",
+        json={"filters": {"field": "route", "op": "contains", "value": ""}},
+        headers=admin.headers,
+    )
+
+    for refused, path in ((created, "filters.and[1].value"), (edited, "filters.value")):
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "invalid_filter" and error["details"]["path"] == path
+        assert "blank" in error["message"]
+    listed = (await api.get("/v1/admin/meters", headers=admin.headers)).json()["data"]
+    assert [(m["id"], m["filters"]) for m in listed] == [(meter["id"], None)]
+
+
 async def test_meter_created_after_events_counts_their_history(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     await send_usage(api, [usage_event(user_id=alice.id) for _ in range(4)])
 
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
 
     assert meter_usage(await usage(api, alice), meter["id"])["period_value"] == 4
 
 
 async def test_changing_filters_or_metric_rebuilds_rollups_from_raw_events(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(
         api, admin, catalog["prices"]["payg"], filters={"field": "route", "value": "/v1/items/{id}"}
     )
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     await send_usage(
         api,
         [usage_event(user_id=alice.id, route="/v1/items/1", properties={"tokens": 10}) for _ in range(3)]
@@ -226,9 +255,10 @@ async def test_changing_filters_or_metric_rebuilds_rollups_from_raw_events(
 
 
 async def test_inactive_meter_stops_counting_and_reactivating_fills_the_gap(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     await send_usage(api, [usage_event(user_id=alice.id)])
 
     off = await api.patch(f"/v1/admin/meters/{meter['id']}", json={"active": False}, headers=admin.headers)
@@ -242,9 +272,10 @@ async def test_inactive_meter_stops_counting_and_reactivating_fills_the_gap(
 
 
 async def test_deleting_a_meter_removes_it_and_its_rollups(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     await send_usage(api, [usage_event(user_id=alice.id)])
 
     deleted = await api.delete(f"/v1/admin/meters/{meter['id']}", headers=admin.headers)

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from portal_api.core.container import Services
 from stripe_emulator.testing import EmulatorServer
 from tests.api.metering.conftest import (
     create_meter,
@@ -17,17 +18,19 @@ from tests.api.metering.conftest import (
     usage,
     usage_event,
 )
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.emulator import LEGACY
 from tests.fixtures.keys import new_key_secret
 from tests.fixtures.members import Member
 
 
 async def test_event_count_counts_matching_events(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(
         api, admin, catalog["prices"]["payg"], filters={"field": "status", "value": "2xx"}
     )
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
 
     await send_usage(api, [usage_event(user_id=alice.id, status=s) for s in (200, 201, 404, 500, 204)])
 
@@ -35,13 +38,19 @@ async def test_event_count_counts_matching_events(
 
 
 async def test_unique_users_counts_distinct_end_users_over_the_period(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], db_session: Any
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    catalog: dict[str, Any],
+    db_session: Any,
+    services: Services,
 ) -> None:
     from portal_api.billing.models import Customer
 
     db_session.add(Customer(user_id=alice.id, stripe_customer_id="cus_alice", email=alice.email))
     await db_session.commit()
     meter = await create_meter(api, admin, catalog["prices"]["payg"], metric={"type": "unique_users"})
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     earlier = now() - timedelta(hours=3)
     events = [
         # alice's own end users reach us as (company = her Stripe customer, user = their id)
@@ -62,9 +71,10 @@ async def test_unique_users_counts_distinct_end_users_over_the_period(
 
 
 async def test_unique_sessions_uses_session_token_else_api_key(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"], metric={"type": "unique_sessions"})
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     key_one, key_two = await new_key_secret(api, alice), await new_key_secret(api, alice)
 
     await send_usage(
@@ -85,15 +95,23 @@ async def test_unique_sessions_uses_session_token_else_api_key(
 
 
 async def test_sum_of_a_metadata_field_and_of_weight(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], emulator: EmulatorServer
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
-    price = catalog["prices"]["payg"]
     tokens = await create_meter(
-        api, admin, price, name="Tokens", metric={"type": "sum", "field": "metadata.tokens"}
+        api,
+        admin,
+        catalog["prices"]["payg"],
+        name="Tokens",
+        metric={"type": "sum", "field": "metadata.tokens"},
     )
     weighted = await create_meter(
-        api, admin, price, name="Sampled calls", metric={"type": "sum", "field": "weight"}
+        api,
+        admin,
+        catalog["prices"]["package"],
+        name="Sampled calls",
+        metric={"type": "sum", "field": "weight"},
     )
+    await mirror_subscription(services, alice, catalog["prices"]["payg"], catalog["prices"]["package"])
 
     await send_usage(
         api,
@@ -111,7 +129,12 @@ async def test_sum_of_a_metadata_field_and_of_weight(
 
 
 async def test_max_and_last_charge_by_use_hourly_values(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], emulator: EmulatorServer
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    catalog: dict[str, Any],
+    emulator: EmulatorServer,
+    services: Services,
 ) -> None:
     sdk = emulator.client(version=LEGACY)
     prices = {
@@ -127,6 +150,7 @@ async def test_max_and_last_charge_by_use_hourly_values(
     }
     peak = await create_meter(api, admin, prices["max"], name="Peak")
     last = await create_meter(api, admin, prices["last_during_period"], name="Last")
+    await mirror_subscription(services, alice, prices["max"], prices["last_during_period"])
     two_hours_ago = now() - timedelta(hours=2)
     await send_usage(
         api,

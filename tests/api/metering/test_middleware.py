@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Subscription
+from portal_api.core.container import Services
 from portal_api.db import new_id
 from portal_api.metering.middleware import UsageMeteringMiddleware
 from portal_api.metering.models import UsageEvent
 from tests.api.metering.conftest import create_meter, meter_usage, usage
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.keys import new_key_secret
 from tests.fixtures.members import ADMIN_TOKEN, Member, bearer
 
@@ -106,11 +108,12 @@ async def test_verdicts_are_cached_and_calls_sent_in_batches_with_route_template
     transport: CountingTransport,
     db_session: AsyncSession,
     catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(
         api, admin, catalog["prices"]["payg"], filters={"field": "route", "value": "/v1/items/{id}"}
     )
-    await subscribe(db_session, alice, "active")
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     key = await new_key_secret(api, alice)
     app = middleware = provider(transport)
 
@@ -135,9 +138,10 @@ async def test_failed_batch_is_retried_and_counted_once(
     transport: CountingTransport,
     db_session: AsyncSession,
     catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
-    await subscribe(db_session, alice, "active")
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     key = await new_key_secret(api, alice)
     app = middleware = provider(transport)
     async with httpx.AsyncClient(

@@ -25,9 +25,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from portal_api.config import Settings
+from portal_api.core.container import Services
 from portal_api.main import create_app
 from portal_api.metering.models import UsageEvent
 from tests.api.metering.conftest import create_meter, meter_usage, usage
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.keys import new_key_secret
 from tests.fixtures.members import Member
 
@@ -94,10 +96,13 @@ async def test_unmodified_moesifasgi_middleware_meters_calls_through_our_collect
     catalog: dict[str, Any],
     settings: Settings,
     db_session: Any,
+    services: Services,
 ) -> None:
     meter = await create_meter(
         api, admin, catalog["prices"]["payg"], filters={"field": "route", "value": "/v1/items/{id}"}
     )
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
+    await mirror_subscription(services, bob, meter["stripe_price_id"])
     alice_key, bob_key = await new_key_secret(api, alice), await new_key_secret(api, bob)
 
     with portal_api_server(settings) as api_url:

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal_api.billing.models import Subscription
-from portal_api.db import new_id
+from portal_api.core.container import Services
 from tests.api.metering.conftest import create_meter, meter_usage, now, send_usage, usage, usage_event
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.members import Member
 
 
@@ -23,9 +22,10 @@ def iso(moment: datetime) -> str:
 
 
 async def test_event_just_before_midnight_and_at_midnight_land_in_their_own_hour_and_day(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, catalog["prices"]["payg"])
     midnight = last_midnight()
     before, at = midnight - timedelta(milliseconds=1), midnight
     await send_usage(
@@ -61,21 +61,12 @@ async def test_event_just_before_midnight_and_at_midnight_land_in_their_own_hour
 
 
 async def test_subscription_period_decides_what_counts_for_the_period_value(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], db_session: AsyncSession
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
     midnight = last_midnight()
-    db_session.add(
-        Subscription(
-            user_id=alice.id,
-            stripe_customer_id="cus_alice",
-            stripe_subscription_id=new_id("sub_test"),
-            status="active",
-            current_period_start=midnight,
-            current_period_end=midnight + timedelta(days=30),
-        )
-    )
-    await db_session.commit()
+    period = (midnight, midnight + timedelta(days=30))
+    await mirror_subscription(services, alice, catalog["prices"]["payg"], period=period)
     await send_usage(
         api,
         [
@@ -92,10 +83,17 @@ async def test_subscription_period_decides_what_counts_for_the_period_value(
     assert mine["estimated_amount"] == 0 and mine["currency"] == "usd"  # first 1,000 calls are free
 
 
-async def test_without_subscription_the_period_is_the_calendar_month(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+async def test_a_subscription_without_a_period_yet_is_shown_over_the_calendar_month(
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["package"])
+    subscription = await mirror_subscription(
+        services, alice, catalog["prices"]["package"], status="incomplete"
+    )
+    async with services.database.write() as session:
+        stored = await session.get(type(subscription), subscription.id)
+        assert stored is not None
+        stored.current_period_start = stored.current_period_end = None
 
     mine = meter_usage(await usage(api, alice), meter["id"])
 
@@ -110,9 +108,10 @@ async def test_without_subscription_the_period_is_the_calendar_month(
 
 
 async def test_estimated_amount_uses_the_meter_price(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], services: Services
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["package"])  # $10 per 1,000 calls, round up
+    await mirror_subscription(services, alice, catalog["prices"]["package"])
 
     await send_usage(api, [usage_event(user_id=alice.id) for _ in range(3)])
 
@@ -138,9 +137,16 @@ async def test_bad_ranges_are_422(api: httpx.AsyncClient, alice: Member) -> None
 
 
 async def test_usage_needs_sign_in_and_shows_only_the_callers_usage(
-    api: httpx.AsyncClient, admin: Member, alice: Member, bob: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    bob: Member,
+    catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    for member in (alice, bob):
+        await mirror_subscription(services, member, catalog["prices"]["payg"])
     await send_usage(api, [usage_event(user_id=alice.id) for _ in range(5)])
 
     anonymous = await api.get("/v1/usage")

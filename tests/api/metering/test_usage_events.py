@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing.models import Customer
 from portal_api.config import Settings
+from portal_api.core.container import Services
 from portal_api.metering.models import UsageEvent
 from tests.api.metering.conftest import (
     create_meter,
@@ -22,14 +23,22 @@ from tests.api.metering.conftest import (
     usage,
     usage_event,
 )
+from tests.fixtures.billing import mirror_subscription
 from tests.fixtures.keys import new_key_secret
 from tests.fixtures.members import ADMIN, Member
 
 
 async def test_events_attributed_by_key_count_for_that_customer_only(
-    api: httpx.AsyncClient, admin: Member, alice: Member, bob: Member, catalog: dict[str, Any]
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    bob: Member,
+    catalog: dict[str, Any],
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
+    await mirror_subscription(services, bob, meter["stripe_price_id"])
     alice_key = await new_key_secret(api, alice)
 
     result = await send_usage(api, [usage_event(key=alice_key) for _ in range(3)])
@@ -49,9 +58,15 @@ async def test_events_attributed_by_key_count_for_that_customer_only(
 
 
 async def test_attribution_by_user_id_email_and_stripe_customer(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], db_session: AsyncSession
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    catalog: dict[str, Any],
+    db_session: AsyncSession,
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     db_session.add(Customer(user_id=alice.id, stripe_customer_id="cus_alice123", email=alice.email))
     await db_session.commit()
 
@@ -70,9 +85,15 @@ async def test_attribution_by_user_id_email_and_stripe_customer(
 
 
 async def test_resent_event_is_acknowledged_as_duplicate_and_counted_once(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], db_session: AsyncSession
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    catalog: dict[str, Any],
+    db_session: AsyncSession,
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     event = usage_event(user_id=alice.id)
 
     first = await send_usage(api, [event])
@@ -87,9 +108,15 @@ async def test_resent_event_is_acknowledged_as_duplicate_and_counted_once(
 
 
 async def test_concurrent_overlapping_batches_store_and_count_each_event_once(
-    api: httpx.AsyncClient, admin: Member, alice: Member, catalog: dict[str, Any], db_session: AsyncSession
+    api: httpx.AsyncClient,
+    admin: Member,
+    alice: Member,
+    catalog: dict[str, Any],
+    db_session: AsyncSession,
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     events = [usage_event(user_id=alice.id) for _ in range(60)]
     batches = [events[i : i + 30] for i in range(0, 60, 10)]  # every event is in up to three batches
 
@@ -108,8 +135,10 @@ async def test_bad_and_late_events_are_rejected_one_by_one_and_good_ones_kept(
     alice: Member,
     catalog: dict[str, Any],
     metering_config: Settings,
+    services: Services,
 ) -> None:
     meter = await create_meter(api, admin, catalog["prices"]["payg"])
+    await mirror_subscription(services, alice, meter["stripe_price_id"])
     metering_config.usage_lateness_hours = 24
     events = [
         usage_event(user_id=alice.id),

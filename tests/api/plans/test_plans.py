@@ -9,6 +9,7 @@ import httpx
 from portal_api.main import services_of
 from stripe_emulator.testing import EmulatorServer
 from tests.api.checkout.flow import error_of
+from tests.fixtures.members import ADMIN
 
 
 async def test_plans_list_the_demo_catalog_with_concrete_values(
@@ -32,6 +33,7 @@ async def test_plans_list_the_demo_catalog_with_concrete_values(
         "interval": "month",
         "interval_count": 1,
         "meter": None,
+        "metered_by_portal": False,
     }
     assert free == {
         **common,
@@ -68,6 +70,36 @@ async def test_plans_list_the_demo_catalog_with_concrete_values(
         {"up_to": 10000, "unit_amount": 2, "unit_amount_decimal": "2", "flat_amount": None},
         {"up_to": None, "unit_amount": 1, "unit_amount_decimal": "1", "flat_amount": None},
     ]
+
+
+async def test_plans_say_which_metered_prices_a_meter_of_the_portal_bills(
+    api: httpx.AsyncClient, catalog: dict[str, Any]
+) -> None:
+    def flags(plans: list[dict[str, Any]]) -> dict[str, bool]:
+        return {plan["lookup_key"]: plan["metered_by_portal"] for plan in plans}
+
+    before = (await api.get("/v1/plans")).json()["data"]
+    created = await api.post(
+        "/v1/admin/meters",
+        json={"name": "API calls", "stripe_price_id": catalog["prices"]["package"]},
+        headers=ADMIN,
+    )
+    after = (await api.get("/v1/plans")).json()["data"]  # the Stripe listing is cached; the flag is not
+    off = await api.patch(f"/v1/admin/meters/{created.json()['id']}", json={"active": False}, headers=ADMIN)
+    switched_off = (await api.get("/v1/plans")).json()["data"]
+
+    assert created.status_code == 201 and off.status_code == 200
+    assert flags(before) == {
+        "free_monthly": False,
+        "payg_graduated_monthly": False,
+        "package_1000_monthly": False,
+    }
+    assert flags(after) == {
+        "free_monthly": False,
+        "payg_graduated_monthly": False,
+        "package_1000_monthly": True,
+    }
+    assert flags(switched_off) == flags(before)
 
 
 async def test_plans_keep_the_prices_currency_and_sort_by_product_then_amount(

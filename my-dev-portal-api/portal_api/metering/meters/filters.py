@@ -12,7 +12,9 @@ Fields: `route` (path templates, see route_templates.py: `{name}` within a segme
 event, or the portal user it was attributed to), `company`, `weight`, `request.headers.<name>`,
 `response.headers.<name>` and `metadata.<path>` (`properties.<path>` is the same for events sent to
 /v1/usage/events).
-Ops: eq, neq (= not eq, so a missing field is "not equal"), contains, exists, gt, lt.
+Ops: eq, neq (= not eq, so a missing field is "not equal"), contains, exists, gt, lt. Every op but `exists`
+needs a value, and a blank one ("" or spaces) is refused: `contains ""` would match every event, so a
+forgotten value must not quietly turn a meter into "count everything".
 """
 
 from __future__ import annotations
@@ -44,6 +46,21 @@ SIMPLE_FIELD_OPS: dict[str, set[str]] = {
 PATH_PREFIXES = ("request.headers.", "response.headers.", "metadata.", "properties.")
 STATUS_CLASS = re.compile(r"^[1-5]xx$")
 STATUS_RANGE = re.compile(r"^(\d{3})\s*-\s*(\d{3})$")
+
+
+# The two shapes a filter node takes, for error messages that say what was expected.
+FILTER_SHAPE = (
+    'a condition is {"field": "route", "op": "eq", "value": "/v1/items/{id}"}; '
+    'a group is {"and": [<conditions or groups>]} or {"or": [...]}'
+)
+
+
+class ConditionProblem(ValueError):
+    """A condition's field, op or value is wrong; `part` names which, so errors point at it."""
+
+    def __init__(self, message: str, part: Literal["field", "op", "value"]) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class Condition(BaseModel):
@@ -101,36 +118,53 @@ filter_adapter: TypeAdapter[AndGroup | OrGroup | Condition] = TypeAdapter(Filter
 
 
 def check_condition(cond: Condition) -> None:
-    """Field/op/value combinations; raises ValueError with a message naming the problem."""
+    """Field/op/value combinations; raises ConditionProblem naming the problem and the part it is in."""
     field, op, value = cond.field, cond.op, cond.value
     allowed = SIMPLE_FIELD_OPS.get(field)
     if allowed is None:
-        if not field.startswith(PATH_PREFIXES) or field.endswith(".") or ".." in field:
-            raise ValueError(
+        if not field.startswith(PATH_PREFIXES) or not _named_path(field):
+            raise ConditionProblem(
                 f"unknown field {field!r}: use route, method, status, user, company, weight, "
-                "request.headers.<name>, response.headers.<name> or metadata.<path>"
+                "request.headers.<name>, response.headers.<name> or metadata.<path>",
+                "field",
             )
         allowed = {"eq", "neq", "contains", "exists", "gt", "lt"}
     if op not in allowed:
-        raise ValueError(f"op {op!r} does not apply to {field!r} (allowed: {', '.join(sorted(allowed))})")
+        raise ConditionProblem(
+            f"op {op!r} does not apply to {field!r} (allowed: {', '.join(sorted(allowed))})", "op"
+        )
+    if isinstance(value, str) and not value.strip():
+        raise ConditionProblem(
+            "value is blank: enter what to compare with, or remove the condition to count every event",
+            "value",
+        )
     if op == "exists":
         if value is not None and not isinstance(value, bool):
-            raise ValueError("value of an exists condition is true, false or omitted")
+            raise ConditionProblem("value of an exists condition is true, false or omitted", "value")
         return
     if value is None:
-        raise ValueError(f"op {op!r} needs a value")
+        raise ConditionProblem(f"op {op!r} needs a value", "value")
     if op in ("gt", "lt") and (isinstance(value, bool) or as_number(value) is None):
-        raise ValueError(f"op {op!r} needs a numeric value")
+        raise ConditionProblem(f"op {op!r} needs a numeric value", "value")
     if op == "contains" and not isinstance(value, str):
-        raise ValueError("op 'contains' needs a string value")
-    if field == "route" and op in ("eq", "neq"):
-        if not isinstance(value, str) or not value.startswith("/"):
-            raise ValueError("route value must be a path starting with '/', like /v1/items/{id}")
-        RouteTemplate(value)  # at most one {name:path}, as a whole segment
-    if field == "method" and not (isinstance(value, str) and value.isalpha()):
-        raise ValueError("method value must be an HTTP method like GET")
-    if field == "status" and op in ("eq", "neq"):
-        status_matcher(value)
+        raise ConditionProblem("op 'contains' needs a string value", "value")
+    try:
+        if field == "route" and op in ("eq", "neq"):
+            if not isinstance(value, str) or not value.startswith("/"):
+                raise ValueError("route value must be a path starting with '/', like /v1/items/{id}")
+            RouteTemplate(value)  # at most one {name:path}, as a whole segment
+        if field == "method" and not (isinstance(value, str) and value.isalpha()):
+            raise ValueError("method value must be an HTTP method like GET")
+        if field == "status" and op in ("eq", "neq"):
+            status_matcher(value)
+    except ValueError as exc:
+        raise ConditionProblem(str(exc), "value") from None
+
+
+def _named_path(field: str) -> bool:
+    """`metadata.plan.tier`: every segment after the prefix is a name (no blank ones, no stray spaces)."""
+    prefix = next(p for p in PATH_PREFIXES if field.startswith(p))
+    return all(part and part == part.strip() for part in field[len(prefix) :].split("."))
 
 
 def status_matcher(value: Scalar) -> Callable[[int | None], bool]:
@@ -321,6 +355,8 @@ def error_path(loc: tuple[int | str, ...], root: str = "filters") -> str:
             position += 1
             continue
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if part == "value":
+            break  # what follows names the scalar types the value was tried as
         position += 1
     return path
 

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Response
 from portal_api.admin.deps import AdminCallerDep
 from portal_api.deps import ReadSession, ServicesDep, Session
 from portal_api.metering.meters import service
-from portal_api.metering.meters.schemas import MeterCreate, MeterList, MeterOut, MeterUpdate
+from portal_api.metering.meters.coverage import meter_coverage
+from portal_api.metering.meters.schemas import MeterCoverage, MeterCreate, MeterList, MeterOut, MeterUpdate
 
 router = APIRouter(prefix="/admin/meters", tags=["meters"])
 
@@ -17,8 +18,20 @@ async def list_meters(_: AdminCallerDep, session: ReadSession) -> MeterList:
     return MeterList(data=[MeterOut.from_model(m) for m in await service.list_meters(session)])
 
 
-@router.post("", status_code=201)
+@router.get("/coverage")
+async def get_meter_coverage(_: AdminCallerDep, services: ServicesDep) -> MeterCoverage:
+    """Metered prices of the live Stripe catalog that no active meter bills (their usage is never billed),
+    and prices more than one active meter bills (billed twice)."""
+    return await meter_coverage(services.database, services.plan_catalog)
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={409: {"description": "Another active meter already bills this price (price_already_metered)"}},
+)
 async def create_meter(body: MeterCreate, _: AdminCallerDep, services: ServicesDep) -> MeterOut:
+    """Create a meter; a price is billed by one active meter at most (409 `price_already_metered`)."""
     gateway = await services.stripe.gateway()
     meter = await service.create_meter(services.database, services.settings, gateway, body)
     return MeterOut.from_model(meter)
@@ -29,7 +42,10 @@ async def get_meter(meter_id: str, _: AdminCallerDep, session: ReadSession) -> M
     return MeterOut.from_model(await service.get_meter(session, meter_id))
 
 
-@router.patch("/{meter_id}")
+@router.patch(
+    "/{meter_id}",
+    responses={409: {"description": "Another active meter already bills this price (price_already_metered)"}},
+)
 async def update_meter(
     meter_id: str, body: MeterUpdate, _: AdminCallerDep, services: ServicesDep
 ) -> MeterOut:

@@ -84,3 +84,30 @@ class MeterOut(BaseModel):
 
 class MeterList(BaseModel):
     data: list[MeterOut]
+
+
+class UnbilledPrice(BaseModel):
+    """An active recurring metered Stripe price that no active meter bills: its usage never reaches Stripe."""
+
+    price_id: str
+    product_id: str
+    product_name: str | None
+    nickname: str | None
+    lookup_key: str | None
+    currency: str
+    inactive_meter_ids: list[str] = Field(description="Meters on this price that are switched off")
+
+
+class DoubleMeteredPrice(BaseModel):
+    """A price more than one active meter bills (made before that was refused): its usage is billed twice."""
+
+    price_id: str
+    nickname: str | None
+    meter_ids: list[str]
+
+
+class MeterCoverage(BaseModel):
+    """Which metered prices of the live catalog the meters bill: none (`unbilled`) or too many."""
+
+    unbilled: list[UnbilledPrice]
+    double_metered: list[DoubleMeteredPrice]

@@ -2,6 +2,12 @@
 
 Creating or changing a meter asks Stripe about its price first, outside any transaction; the write then
 takes the meters lock, re-reads the meter and rebuilds its rollups in one unit of work.
+
+A Stripe price is billed by at most one active meter. The reporter sends each active meter's usage to every
+subscription item of its price, so a second active meter on the price would add its usage to the same
+item (and, for last/max prices, overwrite the first one's values): creating or activating one is refused
+with 409 `price_already_metered`, checked under the meters lock so two concurrent creations cannot both win.
+To bill two kinds of calls on one price, count them in one meter with an "or" filter.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.config import Settings
 from portal_api.db import Database, utcnow
-from portal_api.errors import NotFound
+from portal_api.errors import Conflict, NotFound
 from portal_api.metering.meters.filters import dump_filter
 from portal_api.metering.meters.price_check import check_price
 from portal_api.metering.meters.rebuild import lock_meters_exclusive, rebuild_rollups
@@ -26,6 +32,31 @@ from portal_api.stripe_client import StripeGateway
 
 async def list_meters(session: AsyncSession) -> list[Meter]:
     return list((await session.execute(select(Meter).order_by(Meter.created_at, Meter.id))).scalars().all())
+
+
+async def active_meter_price_ids(database: Database) -> set[str]:
+    """The Stripe prices an active meter bills (read on a short session of its own)."""
+    async with database.read() as session:
+        rows = await session.scalars(select(Meter.stripe_price_id).where(Meter.active.is_(True)).distinct())
+        return set(rows)
+
+
+async def refuse_second_active_meter(session: AsyncSession, price_id: str, meter_id: str | None) -> None:
+    """409 when an active meter other than `meter_id` bills `price_id` (call it under the meters lock)."""
+    other = await session.scalar(
+        select(Meter)
+        .where(Meter.stripe_price_id == price_id, Meter.active.is_(True), Meter.id != (meter_id or ""))
+        .order_by(Meter.created_at, Meter.id)
+        .limit(1)
+    )
+    if other is not None:
+        raise Conflict(
+            f"Price {price_id} is already billed by the active meter “{other.name}” ({other.id}). Two "
+            "active meters on one price would both report to each subscriber's item and bill the usage "
+            "twice: edit or deactivate that meter, or count both kinds of calls in it with an 'or' filter.",
+            code="price_already_metered",
+            meter_id=other.id,
+        )
 
 
 async def get_meter(session: AsyncSession, meter_id: str, *, for_update: bool = False) -> Meter:
@@ -52,6 +83,8 @@ async def create_meter(
     )
     async with database.write() as session:
         await lock_meters_exclusive(session)
+        if body.active:
+            await refuse_second_active_meter(session, checked.price_id, None)
         meter = Meter(
             name=body.name.strip(),
             provider=body.provider,
@@ -92,6 +125,7 @@ async def update_meter(
     async with database.write() as session:
         await lock_meters_exclusive(session)
         meter = await get_meter(session, meter_id, for_update=True)
+        previous_price = meter.stripe_price_id
         if checked is not None:
             meter.stripe_price_id = checked.price_id
             meter.stripe_product_id = checked.product_id
@@ -111,10 +145,14 @@ async def update_meter(
             if dumped != meter.metric:
                 meter.metric = dumped
                 needs_rebuild = True
+        price_changed = meter.stripe_price_id != previous_price
+        activated = body.active is True and not meter.active
         if body.active is not None and body.active != meter.active:
             meter.active = body.active
             # Inactive meters do not count; turning one back on fills the gap from the raw events.
             needs_rebuild = needs_rebuild or body.active
+        if meter.active and (price_changed or activated):
+            await refuse_second_active_meter(session, meter.stripe_price_id, meter.id)
         if needs_rebuild:
             meter.version += 1
             meter.updated_at = utcnow()

@@ -8,10 +8,12 @@ from pydantic import ValidationError
 
 from portal_api.errors import Unprocessable
 from portal_api.metering.meters.filters import (
+    FILTER_SHAPE,
     MAX_CONDITIONS,
     MAX_DEPTH,
     AndGroup,
     Condition,
+    ConditionProblem,
     OrGroup,
     error_path,
     filter_adapter,
@@ -25,7 +27,10 @@ def _clean_message(message: str) -> str:
 
 
 def parse_filters(raw: Any) -> AndGroup | OrGroup | Condition | None:
-    """Validate a filter tree; 422 `invalid_filter` naming the path of the first problem."""
+    """Validate a filter tree; 422 `invalid_filter` naming the path of the first problem.
+
+    A condition's problem points at its part (`filters.and[1].value`); a tree of the wrong shape (a missing
+    or unknown key, a list where a node belongs) says what a condition and a group look like."""
     if raw is None:
         return None
     try:
@@ -33,9 +38,15 @@ def parse_filters(raw: Any) -> AndGroup | OrGroup | Condition | None:
     except ValidationError as exc:
         first = exc.errors()[0]
         path = error_path(tuple(first["loc"]))
-        raise Unprocessable(
-            f"{path}: {_clean_message(first['msg'])}", code="invalid_filter", path=path
-        ) from None
+        message = _clean_message(first["msg"])
+        problem = (first.get("ctx") or {}).get("error")
+        if isinstance(problem, ConditionProblem):
+            path = f"{path}.{problem.part}"
+        elif path.endswith(".value"):
+            message = "value must be text, a number, true or false"
+        elif first["type"] not in ("literal_error", "string_too_long"):
+            message = f"{message} ({FILTER_SHAPE})"
+        raise Unprocessable(f"{path}: {message}", code="invalid_filter", path=path) from None
     depth, conditions = tree_stats(node)
     if depth > MAX_DEPTH:
         raise Unprocessable(

@@ -25,6 +25,10 @@ class SeriesPoint(BaseModel):
 class MeterUsage(BaseModel):
     meter_id: str
     name: str
+    price_id: str = Field(
+        description="The Stripe price this meter bills, an item of the customer's subscription"
+    )
+    price_nickname: str | None
     metric: str
     charge_by: str
     series: list[SeriesPoint]
@@ -43,4 +47,9 @@ class UsageReport(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
     granularity: str
-    meters: list[MeterUsage]
+    subscription_id: str | None = Field(
+        description="The Stripe subscription whose prices the meters bill; null (and no meters) without one"
+    )
+    meters: list[MeterUsage] = Field(
+        description="The active meters billing the subscription's prices, each estimated with its own price"
+    )

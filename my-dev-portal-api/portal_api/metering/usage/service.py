@@ -1,5 +1,9 @@
 """A customer's metered usage from rollups: series, the charge-by value for the period, and its price.
 
+The customer sees the meters that bill their own subscription: the active meters whose Stripe price is an
+item of their current subscription, each estimated with that price. Someone without a subscription (or
+whose subscription has ended) is billed nothing and sees no meter.
+
 `charge_report_for` is also what the Stripe usage reporter uses: for a meter, customer and period it gives
 the per-hour values to send and the quantity Stripe should bill.
 """
@@ -15,6 +19,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription
 from portal_api.billing_provider.connection import StripeConnection
 from portal_api.config import Settings
@@ -47,19 +52,16 @@ def calendar_month(now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def billing_period(session: AsyncSession, user_id: str, now: datetime) -> tuple[datetime, datetime]:
-    """The user's current subscription period, or the calendar month (UTC) when there is none."""
-    subscription = await session.scalar(
-        select(Subscription)
-        .where(
-            Subscription.user_id == user_id,
-            Subscription.status.not_in(ENDED_STATUSES),
-            Subscription.current_period_start.is_not(None),
-            Subscription.current_period_end.is_not(None),
-        )
-        .order_by(Subscription.current_period_end.desc())
-        .limit(1)
-    )
+async def billed_subscription(session: AsyncSession, user_id: str) -> Subscription | None:
+    """The subscription the dashboard shows (the most relevant one), unless it has ended."""
+    subscription = await billing.current_subscription(session, user_id)
+    if subscription is None or subscription.status in ENDED_STATUSES:
+        return None
+    return subscription
+
+
+def billing_period(subscription: Subscription | None, now: datetime) -> tuple[datetime, datetime]:
+    """The subscription's current period, or the calendar month (UTC) when it has none."""
     if subscription is not None and subscription.current_period_start and subscription.current_period_end:
         return subscription.current_period_start, subscription.current_period_end
     return calendar_month(now)
@@ -142,19 +144,26 @@ async def usage_report(
     granularity: Granularity,
     now: datetime,
 ) -> UsageReport:
-    """The customer's usage per active meter. Rollups are read first and the session closed; the prices for
-    the estimates (cached, else from Stripe) are looked up after, with no transaction open."""
+    """The customer's usage per active meter of their subscription's prices. Rollups are read first and the
+    session closed; the prices for the estimates (cached, else from Stripe) are looked up after, with no
+    transaction open."""
     async with database.read() as session:
-        period_start, period_end = await billing_period(session, user_id, now)
+        subscription = await billed_subscription(session, user_id)
+        period_start, period_end = billing_period(subscription, now)
         start = start or period_start
         end = end or period_end
         check_range(start, end)
         store = store_for(session)
-        meters = (
-            await session.execute(
-                select(Meter).where(Meter.active.is_(True)).order_by(Meter.created_at, Meter.id)
+        price_ids = sorted({item.price_id for item in subscription.items}) if subscription else []
+        meters: list[Meter] = []
+        if price_ids:
+            meters = list(
+                await session.scalars(
+                    select(Meter)
+                    .where(Meter.active.is_(True), Meter.stripe_price_id.in_(price_ids))
+                    .order_by(Meter.created_at, Meter.id)
+                )
             )
-        ).scalars()
         measured = [
             (
                 meter,
@@ -170,6 +179,8 @@ async def usage_report(
             MeterUsage(
                 meter_id=meter.id,
                 name=meter.name,
+                price_id=meter.stripe_price_id,
+                price_nickname=(price or {}).get("nickname") or meter.price_nickname,
                 metric=compile_meter(meter).metric.type,
                 charge_by=meter.charge_by,
                 series=series,
@@ -180,4 +191,10 @@ async def usage_report(
                 currency=(price or {}).get("currency") or meter.price_currency,
             )
         )
-    return UsageReport(from_=start, to=end, granularity=granularity, meters=out)
+    return UsageReport(
+        from_=start,
+        to=end,
+        granularity=granularity,
+        subscription_id=subscription.stripe_subscription_id if subscription else None,
+        meters=out,
+    )
