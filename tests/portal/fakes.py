@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,6 +46,11 @@ ADMIN = api_objects.user(id="usr_admin", email="grace@example.com", name="Grace"
 TOKEN_CREATED_AT = datetime(2026, 11, 24, tzinfo=UTC)
 # The browser id a portal page gives the browser before its websocket opens.
 BROWSER_ID = "browser-id-of-this-test"
+
+
+def _session_expiry() -> datetime:
+    """A session that is still valid whenever the tests run."""
+    return datetime.now(UTC) + timedelta(days=30)
 
 
 def open_websocket(
@@ -108,11 +113,11 @@ class FakeApi:
     async def signup(self, email: str, password: str, name: str | None = None) -> AuthResult:
         self._record("signup", email, password, name)
         user = self.user.model_copy(update={"email": email, "name": name})
-        return AuthResult(user=user, token="tok_signup", expires_at=datetime(2026, 12, 1, tzinfo=UTC))
+        return AuthResult(user=user, token="tok_signup", expires_at=_session_expiry())
 
     async def login(self, email: str, password: str) -> AuthResult:
         self._record("login", email, password)
-        return AuthResult(user=self.user, token="tok_login", expires_at=datetime(2026, 12, 1, tzinfo=UTC))
+        return AuthResult(user=self.user, token="tok_login", expires_at=_session_expiry())
 
     async def logout(self) -> None:
         self._record("logout")
