@@ -213,8 +213,13 @@ def offered_prices(
     if current is None:
         return []
     if feature["products"] is None:
-        candidates = [p for p in reversed(store.all("price")) if p["product"] == current["product"]]
-        candidates = [p for p in candidates if billing.interval_of(p) == billing.interval_of(current)]
+        candidates = [
+            p
+            for p in reversed(store.all("price"))
+            if p["product"] == current["product"]
+            and p["recurring"]
+            and billing.interval_of(p) == billing.interval_of(current)
+        ]
     else:
         listed = [pid for product in feature["products"] for pid in product["prices"]]
         candidates = [p for pid in listed if (p := store.get(pid, "price")) is not None]
