@@ -11,16 +11,18 @@ from stripe_emulator.routing import Call, route
 from stripe_emulator.store import Store
 from stripe_emulator.versions import BASIL, is_basil_or_later
 
-# Basil moved these into `parent` / `pricing` on invoice lines and invoice items.
-_LEGACY_LINE_FIELDS = ("price", "plan", "subscription", "subscription_item", "proration_details")
+# Basil moved these into `parent` / `pricing` on invoice items.
+_LEGACY_ITEM_FIELDS = ("price", "plan", "subscription", "subscription_item", "proration_details")
 
 
 def render_line(store: Store, line: dict[str, Any], version: str) -> dict[str, Any]:
+    """A line; from basil also `parent` and `pricing` (the emulator keeps the older fields beside them)."""
     out = public(line)
     price = store.get(line["price"], "price")
+    if price is not None:
+        out["price"] = render(store, price, version)
     if not is_basil_or_later(version):
         if price is not None:
-            out["price"] = render(store, price, version)
             out["plan"] = _plan(price)
         return out
     out["parent"] = {
@@ -35,8 +37,6 @@ def render_line(store: Store, line: dict[str, Any], version: str) -> dict[str, A
         },
     }
     out["pricing"] = _pricing(line, price)
-    for key in (*_LEGACY_LINE_FIELDS, "invoice_item", "proration", "type"):
-        out.pop(key, None)
     return out
 
 
@@ -71,7 +71,7 @@ def render_invoice_item(store: Store, invoice_item: dict[str, Any], version: str
         },
     }
     out["pricing"] = _pricing(invoice_item, price)
-    for key in (*_LEGACY_LINE_FIELDS, "unit_amount", "unit_amount_decimal"):
+    for key in (*_LEGACY_ITEM_FIELDS, "unit_amount", "unit_amount_decimal"):
         out.pop(key, None)
     return out
 
