@@ -72,7 +72,9 @@ def _plans(client):
     basic = recurring_price(client, product=prod.id, unit_amount=1000, nickname="Basic")
     pro = recurring_price(client, product=prod.id, unit_amount=3000, nickname="Pro")
     other = recurring_price(client, unit_amount=500, nickname="Other product")
-    client.v1.prices.create({"product": prod.id, "currency": "usd", "unit_amount": 99})  # one-time: not offered
+    client.v1.prices.create(
+        {"product": prod.id, "currency": "usd", "unit_amount": 99}
+    )  # one-time: not offered
     return basic, pro, other
 
 
