@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -51,6 +52,34 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
                 return
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not come up in {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+
+
+SECRET_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]")
+# E2E_DOCS_SCREENSHOTS=1 also refreshes the README's screenshots in docs/ (screenshot name -> docs file).
+DOCS_SCREENSHOTS = {
+    "21-pricing-current-plan": "pricing.png",
+    "22-switch-dialog": "plan-switch.png",
+    "25-dashboard-resumed": "dashboard.png",
+    "24-dashboard-canceling": "dashboard-canceling.png",
+}
+
+
+def shot(driver: object, name: str) -> None:
+    """A screenshot into tests/e2e/artifacts (and docs/, see DOCS_SCREENSHOTS)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
+    if os.environ.get("E2E_DOCS_SCREENSHOTS") == "1" and name in DOCS_SCREENSHOTS:
+        # The whole page, not just the first screenful.
+        size = driver.get_window_size()  # type: ignore[attr-defined]
+        height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
+        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))  # type: ignore[attr-defined]
+        driver.save_screenshot(str(Path(ROOT, "docs", DOCS_SCREENSHOTS[name])))  # type: ignore[attr-defined]
+        driver.set_window_size(size["width"], size["height"])  # type: ignore[attr-defined]
+
+
+def no_secret_in_page(driver: object) -> None:
+    source = driver.page_source  # type: ignore[attr-defined]
+    assert not SECRET_PATTERN.search(source), f"a Stripe secret is in {driver.current_url}"  # type: ignore[attr-defined]
 
 
 @dataclass

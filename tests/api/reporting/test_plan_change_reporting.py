@@ -26,6 +26,7 @@ from portal_api.main import services_of
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.metering.meters.schemas import MeterCreate
 from portal_api.metering.meters.service import create_meter
+from portal_api.reporting import invoices
 from portal_api.reporting.models import UsageReport
 from stripe_emulator.testing import EmulatorServer
 from tests.api.reporting.world import HOUR, Customer, World
@@ -166,6 +167,17 @@ async def test_usage_before_and_after_a_metered_swap_is_billed_as_stripe_bills_i
     else:
         assert [(r.hour, r.quantity_milli) for r in a_rows] == [(h1, 10000), (h2, 7000)]
         expected_quantity = 10 + 7 + 7 + 6  # every record of the period on the item, at B's price
+
+    services = services_of(world.app)
+    async with services.database.read() as session:
+        user = await session.get(User, customer.user_id)
+    assert user is not None
+    shown = await invoices.upcoming_invoice(services.database, services.stripe, user)
+    assert [line.quantity for line in shown.stripe.lines] == [expected_quantity]  # Stripe's preview
+    assert [(line.price_id, line.quantity) for line in shown.estimate.lines] == [
+        (prices["B"]["id"], expected_quantity)  # what the dashboard estimates: the same
+    ]
+    assert shown.estimate.amount == shown.stripe.amount_due == expected_quantity * prices["B"]["unit_amount"]
 
     period_end = world.subscription(customer)["end"]
     world.advance_to(datetime.fromtimestamp(period_end, UTC) + timedelta(minutes=1))
