@@ -36,7 +36,7 @@ def _action(plan: ObjectVar[PlanView]) -> rx.Component:
             PlansState.subscribed,
             rx.button(
                 rx.cond(
-                    PlansState.switch_price_id == plan.price_id,
+                    (PlansState.switch_price_id == plan.price_id) & PlansState.switch_loading,
                     rx.spinner(size="2"),
                     rx.icon("arrow_left_right", size=16),
                 ),
