@@ -2,7 +2,7 @@
 
 from portal_api.accounts.models import AuthSession, LoginThrottle, User
 from portal_api.admin.models import AdminToken
-from portal_api.billing.models import Customer, Subscription, SubscriptionItem
+from portal_api.billing.models import Customer, Subscription, SubscriptionItem, SubscriptionItemPrice
 from portal_api.billing_provider.models import BillingProviderConfig
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.db import Base
@@ -38,6 +38,7 @@ __all__ = [
     "ReportedHour",
     "Subscription",
     "SubscriptionItem",
+    "SubscriptionItemPrice",
     "UsageEvent",
     "UsageReport",
     "UsageRollup",

@@ -11,6 +11,7 @@ Every call first checks that the calling task holds no database transaction (cor
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -102,6 +103,45 @@ def invoice_preview_idempotency_key(customer_id: str, subscription_id: str, now:
     return f"invoice_preview:{customer_id}:{subscription_id}:{bucket}"
 
 
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def change_preview_idempotency_key(
+    subscription_id: str, item_id: str, price_id: str, proration_behavior: str, now: float | None = None
+) -> str:
+    bucket = time_bucket(SHORT_IDEMPOTENCY_WINDOW_SECONDS, now)
+    return f"change_preview:{subscription_id}:{_digest(item_id, price_id, proration_behavior)}:{bucket}"
+
+
+def subscription_change_idempotency_key(
+    subscription_id: str,
+    item_id: str,
+    from_price: str,
+    to_price: str,
+    proration_behavior: str,
+    proration_date: int | None,
+    generation: str,
+    attempt: str | None = None,
+) -> str:
+    """One price change of one subscription state: the same change of the same state (a double click, the
+    SDK's retry, the client's retry with its Idempotency-Key `attempt`) is one request to Stripe. `generation`
+    is our mirror's version of the subscription (it moves with every change we sync), so changing back and
+    forth is a new request each time; `proration_date` is the previewed moment the change is billed as of."""
+    digest = _digest(
+        item_id, from_price, to_price, proration_behavior, proration_date, generation, attempt or ""
+    )
+    return f"subscription_change:{subscription_id}:{digest}"
+
+
+def cancel_at_period_end_idempotency_key(
+    subscription_id: str, cancel: bool, generation: str, attempt: str | None = None
+) -> str:
+    """Cancel at period end (`cancel`) or resume, once per subscription state (see the change's key)."""
+    action = "cancel" if cancel else "resume"
+    return f"subscription_{action}:{subscription_id}:{_digest(generation, attempt or '')}"
+
+
 def as_dict(obj: Any) -> dict[str, Any]:
     """An SDK object (or list) as plain nested dicts and lists."""
     if obj is None:
@@ -109,6 +149,16 @@ def as_dict(obj: Any) -> dict[str, Any]:
     if isinstance(obj, dict) and not isinstance(obj, stripe.StripeObject):
         return obj
     return cast(dict[str, Any], obj.to_dict(for_json=True))
+
+
+def preview_proration_date(invoice: dict[str, Any]) -> int | None:
+    """The moment an invoice preview prorated a proposed change as of (before basil on the invoice, from
+    basil in parent.subscription_details)."""
+    value = invoice.get("subscription_proration_date")
+    if value is None:
+        details = (invoice.get("parent") or {}).get("subscription_details") or {}
+        value = details.get("subscription_proration_date")
+    return int(value) if value is not None else None
 
 
 def normalize_subscription(subscription: dict[str, Any]) -> dict[str, Any]:
@@ -308,12 +358,106 @@ class StripeGateway:
         )
         return normalize_subscription(as_dict(subscription))
 
-    async def create_billing_portal_session(self, customer_id: str, return_url: str) -> dict[str, Any]:
+    async def update_subscription(
+        self, subscription_id: str, params: dict[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """POST /v1/subscriptions/{id}; answers like retrieve_subscription (product expanded, periods)."""
+        checked_id("subscription", subscription_id)
+        body = {**params, "expand": ["items.data.price.product"]}
+        subscription = await self._call(
+            "subscription",
+            lambda: self._client.v1.subscriptions.update_async(
+                subscription_id, cast(Any, body), options={"idempotency_key": idempotency_key}
+            ),
+        )
+        return normalize_subscription(as_dict(subscription))
+
+    async def change_subscription_price(
+        self,
+        subscription_id: str,
+        *,
+        item_id: str,
+        price_id: str,
+        metered: bool,
+        proration_behavior: str,
+        proration_date: int | None,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """Swap the price of the subscription's item `item_id` (Stripe keeps the item and its id)."""
+        params: dict[str, Any] = {
+            "items": [_swap_item(item_id, price_id, metered)],
+            "proration_behavior": proration_behavior,
+        }
+        if proration_date is not None and proration_behavior != "none":
+            params["proration_date"] = proration_date
+        return await self.update_subscription(subscription_id, params, idempotency_key=idempotency_key)
+
+    async def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool, *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """Cancel at the end of the period (True) or take that back (False)."""
+        return await self.update_subscription(
+            subscription_id, {"cancel_at_period_end": cancel}, idempotency_key=idempotency_key
+        )
+
+    async def preview_subscription_change(
+        self,
+        customer_id: str,
+        subscription_id: str,
+        *,
+        item_id: str,
+        price_id: str,
+        metered: bool,
+        proration_behavior: str,
+    ) -> dict[str, Any]:
+        """The invoice a price swap leads to, prorated as of now (Stripe says when: see
+        `preview_proration_date`): create_preview with subscription_details from basil on, the upcoming
+        invoice with subscription_items before."""
+        item = _swap_item(item_id, price_id, metered)
+        if self.basil:
+            key = change_preview_idempotency_key(subscription_id, item_id, price_id, proration_behavior)
+            invoice = await self._call(
+                "invoice preview",
+                lambda: self._client.v1.invoices.create_preview_async(
+                    cast(
+                        Any,
+                        {
+                            "customer": customer_id,
+                            "subscription": subscription_id,
+                            "subscription_details": {
+                                "items": [item],
+                                "proration_behavior": proration_behavior,
+                            },
+                        },
+                    ),
+                    options={"idempotency_key": key},
+                ),
+            )
+            return as_dict(invoice)
+        return await self.raw(
+            "get",
+            "/v1/invoices/upcoming",
+            {
+                "customer": customer_id,
+                "subscription": subscription_id,
+                "subscription_items": [item],
+                "subscription_proration_behavior": proration_behavior,
+            },
+        )
+
+    async def create_billing_portal_session(
+        self, customer_id: str, return_url: str, flow_data: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A customer portal session; `flow_data` deep-links into a flow (subscription_update...)."""
         key = billing_portal_idempotency_key(customer_id, return_url)
+        params: dict[str, Any] = {"customer": customer_id, "return_url": return_url}
+        if flow_data is not None:
+            params["flow_data"] = flow_data
+            key = f"{key}:{_digest(json.dumps(flow_data, sort_keys=True))}"
         portal = await self._call(
             "billing portal session",
             lambda: self._client.v1.billing_portal.sessions.create_async(
-                {"customer": customer_id, "return_url": return_url}, options={"idempotency_key": key}
+                cast(Any, params), options={"idempotency_key": key}
             ),
         )
         return as_dict(portal)
@@ -361,6 +505,13 @@ class StripeGateway:
             return await call()
         except stripe.StripeError as exc:
             raise_portal_error(what, exc)
+
+
+def _swap_item(item_id: str, price_id: str, metered: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": item_id, "price": price_id}
+    if not metered:  # a metered price takes no quantity; Stripe rejects one
+        item["quantity"] = 1
+    return item
 
 
 def construct_event(payload: bytes, signature_header: str | None, secrets: Sequence[str]) -> dict[str, Any]:

@@ -49,6 +49,8 @@ KeySecret = api_models.NewKeyOut
 CheckoutCompletion = api_models.CheckoutCompleted
 SubscriptionPlan = api_models.PlanRef
 Subscription = api_models.SubscriptionOut
+PlanChangePreview = api_models.PlanChangePreviewOut
+PlanChangeLine = api_models.PreviewLineOut
 ApiKey = api_models.KeyOut
 CreatedKey = api_models.KeyCreated
 UsagePoint = api_models.SeriesPoint
@@ -83,6 +85,8 @@ CollectorTokenCreated = api_models.CollectorTokenCreated
 
 # What an admin API token may do: admin = every admin and console route, verify = POST /v1/keys/verify,
 # ingest = POST /v1/usage/events. A gateway needs verify + ingest only.
+# How Stripe bills a plan switch for the rest of the period (the API's `proration`).
+Proration = Literal["create_prorations", "none", "always_invoice"]
 TokenScope = Literal["admin", "verify", "ingest"]
 TOKEN_SCOPES: tuple[TokenScope, ...] = ("admin", "verify", "ingest")
 # What the API gives a new token when it is not told.
@@ -121,7 +125,15 @@ class PortalApi(Protocol):
     async def create_checkout_session(self, price_id: str) -> CheckoutSession: ...
     async def complete_checkout_session(self, checkout_session_id: str) -> CheckoutCompletion: ...
     async def subscription(self) -> Subscription | None: ...
-    async def billing_portal(self) -> str: ...
+    async def preview_plan_change(
+        self, price_id: str, proration: Proration = "create_prorations"
+    ) -> PlanChangePreview: ...
+    async def change_plan(
+        self, price_id: str, preview_token: str | None = None, proration: Proration = "create_prorations"
+    ) -> Subscription: ...
+    async def cancel_subscription(self) -> Subscription: ...
+    async def resume_subscription(self) -> Subscription: ...
+    async def billing_portal(self, flow: str | None = None) -> str: ...
     async def keys(self) -> list[ApiKey]: ...
     async def create_key(self, name: str) -> CreatedKey: ...
     async def rotate_key(self, key_id: str) -> CreatedKey: ...
@@ -235,8 +247,34 @@ class HttpPortalApi:
         body = await self._json_or_none("GET", "/v1/subscription")
         return None if body is None else parse(Subscription, body)
 
-    async def billing_portal(self) -> str:
-        return parse(api_models.BillingPortalOut, await self._json("POST", "/v1/billing-portal")).url
+    async def preview_plan_change(
+        self, price_id: str, proration: Proration = "create_prorations"
+    ) -> PlanChangePreview:
+        """Stripe's proration for switching to `price_id`, and the token that makes the switch bill it."""
+        body = {"price_id": price_id, "proration": proration}
+        answer = await self._json("POST", "/v1/subscription/change/preview", json=body)
+        return parse(PlanChangePreview, answer)
+
+    async def change_plan(
+        self, price_id: str, preview_token: str | None = None, proration: Proration = "create_prorations"
+    ) -> Subscription:
+        body: dict[str, Any] = {"price_id": price_id, "proration": proration}
+        if preview_token:
+            body["preview_token"] = preview_token
+        return parse(Subscription, await self._json("POST", "/v1/subscription/change", json=body))
+
+    async def cancel_subscription(self) -> Subscription:
+        """Cancel at the end of the current period."""
+        return parse(Subscription, await self._json("POST", "/v1/subscription/cancel"))
+
+    async def resume_subscription(self) -> Subscription:
+        return parse(Subscription, await self._json("POST", "/v1/subscription/resume"))
+
+    async def billing_portal(self, flow: str | None = None) -> str:
+        """Stripe's billing portal; `flow="subscription_update"` opens it on switching plans."""
+        kwargs: dict[str, Any] = {"json": {"flow": flow}} if flow else {}
+        answer = await self._json("POST", "/v1/billing-portal", **kwargs)
+        return parse(api_models.BillingPortalOut, answer).url
 
     async def keys(self) -> list[ApiKey]:
         return parse(api_models.KeyList, await self._json("GET", "/v1/keys")).data

@@ -215,6 +215,15 @@ class PlanRef(BaseModel):
     product_name: str | None
 
 
+class PreviewLineOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    description: str | None
+    amount: int = Field(..., description="Minor units of the currency; negative for a credit")
+    proration: bool
+    period_start: datetime | None
+    period_end: datetime | None
+
+
 class ProvisionedSubscriptionOut(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str
@@ -370,6 +379,7 @@ class SubscriptionOut(BaseModel):
     current_period_start: datetime | None
     current_period_end: datetime | None
     cancel_at_period_end: bool
+    cancel_at: datetime | None
     canceled_at: datetime | None
     items: list[SubscriptionItemOut]
 
@@ -635,6 +645,29 @@ class Plan(BaseModel):
         False,
         description="True when an active meter of this portal counts the price's usage and reports it to Stripe; a metered price without one bills no usage. Always false for licensed prices.",
     )
+
+
+class PlanChangePreviewOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    subscription_id: str
+    from_price_id: str
+    price_id: str
+    proration: Literal["create_prorations", "none", "always_invoice"]
+    currency: str
+    proration_date: datetime | None = Field(..., description="The moment Stripe prorates the switch as of")
+    proration_amount: int = Field(
+        ...,
+        description="Stripe's proration lines summed: charge for the new plan's remaining time minus the credit for the current plan's unused time (negative: a credit)",
+    )
+    invoice_now: bool = Field(..., description="True: Stripe invoices the switch at once (always_invoice)")
+    invoice_amount_due: int = Field(
+        ...,
+        description="What the invoice the switch lands on asks for: the one made now (invoice_now), else the next one, at the period end, with the proration on it",
+    )
+    invoice_date: datetime | None
+    lines: list[PreviewLineOut]
+    preview_token: str = Field(..., description="Pass to POST /v1/subscription/change to switch as previewed")
+    expires_at: datetime
 
 
 class PlanList(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
-from stripe_emulator import control, hosted, idempotency, resources
+from stripe_emulator import control, hosted, idempotency, portal_pages, resources
 from stripe_emulator.billing import advance_if_due
 from stripe_emulator.emulator import Emulator, EndpointConfig
 from stripe_emulator.errors import StripeError, api_error, authentication
@@ -60,6 +60,7 @@ def create_app(
     app.state.emulator = emulator
     app.include_router(control.router)
     app.include_router(hosted.router)
+    app.include_router(portal_pages.router)
     app.add_api_route(
         "/v1/{rest:path}", api_entry, methods=["GET", "POST", "DELETE"], include_in_schema=False
     )

@@ -1,5 +1,11 @@
-"""Subscription lifecycle: creation, period roll-over with invoices, cancellation, status changes."""
+"""Subscription lifecycle: creation, period roll-over with invoices, cancellation, status changes.
 
+Invoices take the subscription's pending invoice items (the prorations of earlier updates, see changes.py)
+first, then its subscription lines. A negative total goes to the customer's credit balance (Stripe's
+`balance`, negative = credit), which the next invoice uses up before anything is charged.
+"""
+
+from datetime import UTC, datetime
 from typing import Any
 
 from stripe_emulator import pricing
@@ -29,6 +35,44 @@ def is_metered(price: dict[str, Any]) -> bool:
     return bool(price.get("recurring")) and price["recurring"]["usage_type"] == "metered"
 
 
+def resolve_price(store: Store, price_id: Any, param: str) -> dict[str, Any]:
+    """A price a subscription item may have: it exists, is recurring and active."""
+    if not price_id:
+        raise missing(param)
+    price = store.get(str(price_id), "price")
+    if price is None:
+        raise not_found("price", str(price_id), param=param)
+    if not price["recurring"]:
+        raise invalid(
+            "The price specified is set to `type=one_time` but this field only accepts prices with "
+            "`type=recurring`.",
+            param,
+        )
+    if not price["active"]:
+        raise invalid(f"The price specified is inactive: {price['id']}", param)
+    return price
+
+
+def resolve_quantity(price: dict[str, Any], quantity: Any, param: str) -> int | None:
+    """An item's quantity: none for a metered price (refused if given), else 1 unless given."""
+    if is_metered(price):
+        if quantity not in (None, ""):
+            raise invalid(
+                f"Quantity should not be specified where usage_type is `metered`. Remove quantity from "
+                f"`{param.rsplit('[', 1)[0]}`.",
+                param,
+            )
+        return None
+    value = 1 if quantity in (None, "") else as_int(quantity, param)
+    if value < 0:
+        raise invalid("Invalid non-negative integer", param)
+    return value
+
+
+def interval_of(price: dict[str, Any]) -> tuple[str, int]:
+    return price["recurring"]["interval"], price["recurring"]["interval_count"]
+
+
 def resolve_items(store: Store, raw_items: Any, param: str = "items") -> list[dict[str, Any]]:
     """Validate ``items[i][price]`` / ``[quantity]`` into ``[{price, quantity, metadata}]``."""
     items = as_list(raw_items, param)
@@ -38,34 +82,9 @@ def resolve_items(store: Store, raw_items: Any, param: str = "items") -> list[di
     interval = None
     for i, raw in enumerate(items):
         entry = as_dict(raw, f"{param}[{i}]")
-        price_id = entry.get("price")
-        if not price_id:
-            raise missing(f"{param}[{i}][price]")
-        price = store.get(str(price_id), "price")
-        if price is None:
-            raise not_found("price", str(price_id), param=f"{param}[{i}][price]")
-        if not price["recurring"]:
-            raise invalid(
-                "The price specified is set to `type=one_time` but this field only accepts prices with "
-                "`type=recurring`.",
-                f"{param}[{i}][price]",
-            )
-        if not price["active"]:
-            raise invalid(f"The price specified is inactive: {price['id']}", f"{param}[{i}][price]")
-        quantity = entry.get("quantity")
-        if is_metered(price):
-            if quantity not in (None, ""):
-                raise invalid(
-                    "Quantity should not be specified where usage_type is `metered`. "
-                    f"Remove quantity from `{param}[{i}]`.",
-                    f"{param}[{i}][quantity]",
-                )
-            quantity = None
-        else:
-            quantity = 1 if quantity in (None, "") else as_int(quantity, f"{param}[{i}][quantity]")
-            if quantity < 0:
-                raise invalid("Invalid non-negative integer", f"{param}[{i}][quantity]")
-        this_interval = (price["recurring"]["interval"], price["recurring"]["interval_count"])
+        price = resolve_price(store, entry.get("price"), f"{param}[{i}][price]")
+        quantity = resolve_quantity(price, entry.get("quantity"), f"{param}[{i}][quantity]")
+        this_interval = interval_of(price)
         if interval is not None and this_interval != interval:
             raise invalid(
                 "The price specified has a different billing interval than the other items; all items must "
@@ -102,6 +121,7 @@ def create_subscription(
         "cancel_at": None,
         "cancel_at_period_end": False,
         "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
         "collection_method": "charge_automatically",
         "created": now,
         "currency": first["currency"],
@@ -127,7 +147,7 @@ def create_subscription(
     store.add(subscription)
     for entry in items:
         add_item(store, subscription, entry["price"], entry["quantity"], entry.get("metadata"))
-    store.emit("customer.subscription.created", subscription)
+    emit_subscription(store, "customer.subscription.created", subscription)
     lines = [] if trial_end else licensed_lines(store, subscription, now, subscription["current_period_end"])
     invoice = create_invoice(store, subscription, lines, now, now, "subscription_create", created=now)
     subscription["latest_invoice"] = invoice["id"]
@@ -142,39 +162,94 @@ def add_item(
     quantity: int | None,
     metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    item = store.add(
-        {
-            "id": new_id("si"),
-            "object": "subscription_item",
-            "billing_thresholds": None,
-            "created": store.clock.now(),
-            "discounts": [],
-            "metadata": dict(metadata or {}),
-            "price": price["id"],
-            "quantity": quantity,
-            "subscription": subscription["id"],
-            "tax_rates": [],
-        }
-    )
+    item = store.add(new_item(store, subscription, price, quantity, metadata))
     subscription["_item_ids"].append(item["id"])
     return item
+
+
+def new_item(
+    store: Store,
+    subscription: dict[str, Any],
+    price: dict[str, Any],
+    quantity: int | None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A subscription item (not stored yet)."""
+    return {
+        "id": new_id("si"),
+        "object": "subscription_item",
+        "billing_thresholds": None,
+        "created": store.clock.now(),
+        "discounts": [],
+        "metadata": dict(metadata or {}),
+        "price": price["id"],
+        "quantity": quantity,
+        "subscription": subscription["id"],
+        "tax_rates": [],
+        # When the item got its current price: a Billing Meter price bills usage from then on.
+        "_price_since": store.clock.now(),
+    }
 
 
 def items_of(store: Store, subscription: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for i in subscription["_item_ids"] if (item := store.get(i)) is not None]
 
 
-def _boundary(price: dict[str, Any], anchor: int, index: int) -> int:
+def emit_subscription(
+    store: Store,
+    event_type: str,
+    subscription: dict[str, Any],
+    before: dict[str, Any] | None = None,
+    before_items: list[dict[str, Any]] | None = None,
+) -> dict[str, Any] | None:
+    """A subscription event whose object (items included) is the subscription as it is now.
+
+    Items live apart from the subscription, so the event carries a copy of them (`_items`), and an update
+    whose items changed names the old ones in `previous_attributes` (rendered like Stripe's: `items`, and
+    `plan` / `quantity` for a single-item subscription).
+    """
+    items = clone(items_of(store, subscription))
+    snapshot = {**subscription, "_items": items}
+    if before is None:
+        return store.emit(event_type, snapshot)
+    previous = {
+        k: before.get(k)
+        for k in set(before) | set(subscription)
+        if not k.startswith("_") and before.get(k) != subscription.get(k)
+    }
+    if before_items is not None and _item_view(before_items) != _item_view(items):
+        previous["_items"] = clone(before_items)
+    if not previous:
+        return None
+    return store.emit(event_type, snapshot, previous)
+
+
+def _item_view(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(i["id"], i["price"], i.get("quantity"), i.get("metadata")) for i in items]
+
+
+def boundary(price: dict[str, Any], anchor: int, index: int) -> int:
+    """The start of billing period ``index`` of ``price``'s interval counted from ``anchor``."""
     recurring = price["recurring"]
     return period_boundary(anchor, recurring["interval"], recurring["interval_count"], index)
 
 
-def _first_price(store: Store, subscription: dict[str, Any]) -> dict[str, Any]:
-    for item in items_of(store, subscription):
+_boundary = boundary
+
+
+def first_price(store: Store, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The price of the first of ``items`` (the one that sets the subscription's interval)."""
+    for item in items:
         price = store.get(item["price"], "price")
         if price is not None:
             return price
     raise invalid("Subscription has no items")
+
+
+def _first_price(
+    store: Store, subscription: dict[str, Any], items: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return first_price(store, items_of(store, subscription) if items is None else items)
 
 
 # invoice lines
@@ -215,20 +290,32 @@ def line(
     }
 
 
-def licensed_lines(store: Store, subscription: dict[str, Any], start: int, end: int) -> list[dict[str, Any]]:
-    """Licensed items are billed in advance for ``[start, end)``."""
+def licensed_lines(
+    store: Store,
+    subscription: dict[str, Any],
+    start: int,
+    end: int,
+    items: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Licensed items (``items``, default the subscription's) are billed in advance for ``[start, end)``."""
     result = []
-    for item in items_of(store, subscription):
+    for item in items_of(store, subscription) if items is None else items:
         price = store.get(item["price"], "price")
         if price is not None and not is_metered(price):
             result.append(line(store, subscription, item, price, item["quantity"] or 0, start, end))
     return result
 
 
-def metered_lines(store: Store, subscription: dict[str, Any], start: int, end: int) -> list[dict[str, Any]]:
-    """Metered items are billed in arrears for the usage in ``[start, end)``."""
+def metered_lines(
+    store: Store,
+    subscription: dict[str, Any],
+    start: int,
+    end: int,
+    items: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Metered items are billed in arrears for the usage in ``[start, end)`` (see usage.billed_quantity)."""
     result = []
-    for item in items_of(store, subscription):
+    for item in items_of(store, subscription) if items is None else items:
         price = store.get(item["price"], "price")
         if price is not None and is_metered(price):
             quantity = billed_quantity(store, subscription["customer"], item, price, start, end)
@@ -236,14 +323,63 @@ def metered_lines(store: Store, subscription: dict[str, Any], start: int, end: i
     return result
 
 
-def next_invoice_lines(store: Store, subscription: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the renewal at current_period_end bills: usage of this period + licensed for the next one."""
+def next_invoice_lines(
+    store: Store,
+    subscription: dict[str, Any],
+    items: list[dict[str, Any]] | None = None,
+    extra_pending: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """What the renewal at current_period_end bills: pending invoice items (prorations), usage of this
+    period and licensed for the next one. ``items``/``extra_pending``: a proposed update (previews)."""
     start, end = subscription["current_period_start"], subscription["current_period_end"]
-    lines = metered_lines(store, subscription, start, end)
+    pending = pending_invoice_items(store, subscription["id"]) + list(extra_pending or [])
+    lines = metered_lines(store, subscription, start, end, items)
     if not _ends_at_period_end(subscription):
-        next_end = _next_period_end(store, subscription)
-        lines = licensed_lines(store, subscription, end, next_end) + lines
-    return lines
+        next_end = _next_period_end(store, subscription, items)
+        lines = licensed_lines(store, subscription, end, next_end, items) + lines
+    return [invoice_item_line(ii) for ii in pending] + lines
+
+
+# invoice items (prorations waiting for the next invoice)
+
+
+def pending_invoice_items(store: Store, subscription_id: str) -> list[dict[str, Any]]:
+    """The subscription's invoice items not on an invoice yet, oldest first."""
+    found = [
+        ii
+        for ii in store.all("invoiceitem")
+        if ii["subscription"] == subscription_id and ii["invoice"] is None
+    ]
+    return list(reversed(found))
+
+
+def invoice_item_line(ii: dict[str, Any]) -> dict[str, Any]:
+    """The invoice line of an invoice item (``type=invoiceitem``)."""
+    return {
+        "id": new_id("il"),
+        "object": "line_item",
+        "amount": ii["amount"],
+        "amount_excluding_tax": ii["amount"],
+        "currency": ii["currency"],
+        "description": ii["description"],
+        "discount_amounts": [],
+        "discountable": ii["discountable"],
+        "invoice_item": ii["id"],
+        "livemode": False,
+        "metadata": dict(ii["metadata"]),
+        "period": dict(ii["period"]),
+        "price": ii["price"],
+        "proration": ii["proration"],
+        "quantity": ii["quantity"],
+        "subscription": ii["subscription"],
+        "subscription_item": ii["subscription_item"],
+        "type": "invoiceitem",
+    }
+
+
+def format_day(timestamp: int) -> str:
+    """Stripe's date in proration descriptions: ``16 Jan 2026``."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y")
 
 
 def _ends_at_period_end(subscription: dict[str, Any]) -> bool:
@@ -253,8 +389,10 @@ def _ends_at_period_end(subscription: dict[str, Any]) -> bool:
     )
 
 
-def _next_period_end(store: Store, subscription: dict[str, Any]) -> int:
-    price = _first_price(store, subscription)
+def _next_period_end(
+    store: Store, subscription: dict[str, Any], items: list[dict[str, Any]] | None = None
+) -> int:
+    price = _first_price(store, subscription, items)
     if subscription["status"] == "trialing":
         return _boundary(price, subscription["current_period_end"], 1)
     return _boundary(price, subscription["billing_cycle_anchor"], subscription["_period_index"] + 2)
@@ -273,14 +411,17 @@ def invoice_shape(
     """An invoice object (unsaved) for ``lines``; also used for previews."""
     customer = store.get(subscription["customer"]) or {}
     total = sum(line["amount"] for line in lines)
+    starting_balance = int(customer.get("balance") or 0)
+    # The balance is added (negative: a credit pays for the invoice first); a negative result is credit.
+    amount_due = max(total + starting_balance, 0)
     return {
         "id": invoice_id,
         "object": "invoice",
         "account_country": "US",
         "account_name": "Stripe Emulator",
-        "amount_due": total,
+        "amount_due": amount_due,
         "amount_paid": 0,
-        "amount_remaining": total,
+        "amount_remaining": amount_due,
         "attempt_count": 0,
         "attempted": False,
         "auto_advance": False,
@@ -293,6 +434,7 @@ def invoice_shape(
         "customer_name": customer.get("name"),
         "description": None,
         "due_date": None,
+        "ending_balance": None,
         "hosted_invoice_url": None,
         "invoice_pdf": None,
         "lines": {
@@ -309,6 +451,7 @@ def invoice_shape(
         "paid": False,
         "period_start": period_start,
         "period_end": period_end,
+        "starting_balance": starting_balance,
         "status": "draft",
         "status_transitions": {
             "finalized_at": None,
@@ -334,13 +477,24 @@ def create_invoice(
     billing_reason: str,
     created: int,
 ) -> dict[str, Any]:
-    """Create, finalize and (when the subscription is in good standing) pay an invoice, with events."""
+    """Create, finalize and (when the subscription is in good standing) pay an invoice, with events.
+
+    The subscription's pending invoice items go on it first."""
     invoice_id = new_id("in")
+    pending = pending_invoice_items(store, subscription["id"])
+    lines = [invoice_item_line(ii) for ii in pending] + lines
     invoice = invoice_shape(
         store, subscription, lines, period_start, period_end, billing_reason, invoice_id, created
     )
+    for ii in pending:
+        ii["invoice"] = invoice_id
     customer = store.get(subscription["customer"]) or {}
     invoice["number"] = f"{customer.get('invoice_prefix', 'EMU')}-{store.next_number('invoice'):04d}"
+    if customer:
+        before_balance = clone(customer)
+        customer["balance"] = min(invoice["total"] + invoice["starting_balance"], 0)
+        invoice["ending_balance"] = customer["balance"]
+        store.emit_update("customer.updated", customer, before_balance)
     store.add(invoice)
     store.emit("invoice.created", invoice)
     invoice["status"] = "open"
@@ -393,7 +547,7 @@ def advance(store: Store, subscription: dict[str, Any]) -> None:
         lines = licensed_lines(store, subscription, end, next_end) + lines
         invoice = create_invoice(store, subscription, lines, start, end, "subscription_cycle", created=end)
         subscription["latest_invoice"] = invoice["id"]
-        store.emit_update("customer.subscription.updated", subscription, before)
+        emit_subscription(store, "customer.subscription.updated", subscription, before)
 
 
 def advance_all(store: Store) -> None:
@@ -414,7 +568,13 @@ def advance_if_due(store: Store) -> None:
 
 def _end(store: Store, subscription: dict[str, Any], at: int) -> None:
     subscription.update(status="canceled", ended_at=at, canceled_at=subscription["canceled_at"] or at)
-    store.emit("customer.subscription.deleted", subscription)
+    if not subscription.get("cancellation_details", {}).get("reason"):
+        subscription["cancellation_details"] = {
+            "comment": None,
+            "feedback": None,
+            "reason": "cancellation_requested",
+        }
+    emit_subscription(store, "customer.subscription.deleted", subscription)
 
 
 def cancel_subscription(store: Store, subscription: dict[str, Any], *, invoice_now: bool = False) -> None:
@@ -441,4 +601,4 @@ def set_status(store: Store, subscription: dict[str, Any], status: str) -> None:
     subscription["status"] = status
     subscription["ended_at"] = None
     store.next_due = 0
-    store.emit_update("customer.subscription.updated", subscription, before)
+    emit_subscription(store, "customer.subscription.updated", subscription, before)

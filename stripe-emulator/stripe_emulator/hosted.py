@@ -1,12 +1,10 @@
-"""The hosted HTML pages: Checkout (/c/pay/{id}) and the customer portal (/p/session/{id})."""
+"""The hosted Checkout page (/c/pay/{id}) and what the hosted pages share; the portal is portal_pages.py."""
 
 from html import escape
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from stripe_emulator import billing
 from stripe_emulator.emulator import Emulator
 from stripe_emulator.errors import StripeError
 from stripe_emulator.resources.checkout import complete_session, refresh, success_redirect
@@ -20,7 +18,9 @@ h1{font-size:1.4rem}table{width:100%;border-collapse:collapse;margin:16px 0}
 td,th{padding:8px;border-bottom:1px solid #e3e8ee;text-align:left}
 label{display:block;margin:8px 0}input{width:100%;padding:8px;box-sizing:border-box}
 button{background:#635bff;color:#fff;border:0;padding:12px 20px;border-radius:6px;font-size:1rem}
-.muted{color:#697386;font-size:.9rem}.error{color:#df1b41}
+.muted{color:#697386;font-size:.9rem}.error{color:#df1b41}.notice{color:#b35900}
+a.button{display:inline-block;background:#635bff;color:#fff;padding:8px 14px;border-radius:6px;
+text-decoration:none}button.secondary{background:#e3e8ee;color:#1a1f36}form.inline{display:inline}
 """
 
 
@@ -112,57 +112,3 @@ async def cancel(session_id: str, request: Request) -> Response:
     if session is None or not session["cancel_url"]:
         return _page("Not found", "<h1>Nothing to go back to.</h1>", 404)
     return RedirectResponse(session["cancel_url"], status_code=303)
-
-
-def _portal_rows(store: Store, portal: dict[str, Any]) -> str:
-    rows = []
-    for subscription in store.all("subscription"):
-        if subscription["customer"] != portal["customer"]:
-            continue
-        billing.advance(store, subscription)
-        labels = ", ".join(_price_label(store, i["price"]) for i in billing.items_of(store, subscription))
-        action = ""
-        if subscription["status"] != "canceled":
-            action = (
-                f"<form method='post' action='/p/session/{escape(portal['id'])}/cancel/"
-                f"{escape(subscription['id'])}'><button id='cancel-{escape(subscription['id'])}' "
-                "type='submit'>Cancel subscription</button></form>"
-            )
-        rows.append(
-            f"<tr><td>{escape(labels)}</td><td class='status'>{escape(subscription['status'])}</td>"
-            f"<td>{action}</td></tr>"
-        )
-    return "".join(rows) or "<tr><td colspan='3'>No subscriptions.</td></tr>"
-
-
-@router.get("/p/session/{portal_id}")
-async def portal_page(portal_id: str, request: Request) -> Response:
-    store = _store(request)
-    portal = store.get(portal_id, "billing_portal.session")
-    if portal is None:
-        return _page("Not found", "<h1>This portal session does not exist.</h1>", 404)
-    customer = store.get(portal["customer"], "customer") or {}
-    back = (
-        f"<p><a id='return' href='{escape(portal['return_url'])}'>Return</a></p>"
-        if portal["return_url"]
-        else ""
-    )
-    body = f"""
-<h1>Manage your subscriptions</h1>
-<p class='muted'>{escape(customer.get("email") or portal["customer"])}</p>
-<table><thead><tr><th>Plan</th><th>Status</th><th></th></tr></thead>
-<tbody>{_portal_rows(store, portal)}</tbody></table>
-{back}"""
-    return _page("Customer portal", body)
-
-
-@router.post("/p/session/{portal_id}/cancel/{subscription_id}")
-async def portal_cancel(portal_id: str, subscription_id: str, request: Request) -> Response:
-    store = _store(request)
-    portal = store.get(portal_id, "billing_portal.session")
-    subscription = store.get(subscription_id, "subscription")
-    if portal is None or subscription is None or subscription["customer"] != portal["customer"]:
-        return _page("Not found", "<h1>Not found.</h1>", 404)
-    if subscription["status"] != "canceled":
-        billing.cancel_subscription(store, subscription)
-    return RedirectResponse(f"/p/session/{portal_id}", status_code=303)

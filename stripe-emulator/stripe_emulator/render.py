@@ -14,11 +14,21 @@ Expander = Callable[[Store, dict[str, Any], str], Any]
 RENDERERS: dict[str, Renderer] = {}
 # (object type, field) -> value for fields only present when expanded (price.tiers, session.line_items)
 EXPANDERS: dict[tuple[str, str], Expander] = {}
+# object type -> function giving an event's `previous_attributes` in an API version's shapes
+PREVIOUS_RENDERERS: dict[str, Renderer] = {}
 
 
 def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     def register(fn: Renderer) -> Renderer:
         RENDERERS[kind] = fn
+        return fn
+
+    return register
+
+
+def previous_renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    def register(fn: Renderer) -> Renderer:
+        PREVIOUS_RENDERERS[kind] = fn
         return fn
 
     return register

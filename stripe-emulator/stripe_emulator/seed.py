@@ -1,4 +1,4 @@
-"""The demo catalog: product "My API" with a free, a graduated pay-as-you-go and a package plan."""
+"""The demo catalog: product "My API" with a free, a graduated pay-as-you-go, a package and a Pro plan."""
 
 from typing import Any
 
@@ -67,8 +67,13 @@ def seed_demo(store: Store, mode: str = "classic") -> dict[str, Any]:
         },
         DEFAULT_VERSION,
     )
+    pro = create_price(
+        store,
+        {**base, "nickname": "Pro", "unit_amount": "2900", "lookup_key": "pro_monthly", "recurring": monthly},
+        DEFAULT_VERSION,
+    )
     return {
         "product": product["id"],
-        "prices": {"free": free["id"], "payg": payg["id"], "package": package["id"]},
+        "prices": {"free": free["id"], "payg": payg["id"], "package": package["id"], "pro": pro["id"]},
         "meter": meter["id"] if meter else None,
     }

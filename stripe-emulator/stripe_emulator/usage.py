@@ -11,11 +11,20 @@ Quantity = int | Decimal
 def billed_quantity(
     store: Store, customer_id: str, item: dict[str, Any], price: dict[str, Any], start: int, end: int
 ) -> Quantity:
-    """The quantity a metered ``item`` bills for the period ``[start, end)``."""
+    """The quantity a metered ``item`` bills for the period ``[start, end)``.
+
+    Legacy usage records belong to the item: all of the period's records count, whatever price the item
+    had when they were made. A Billing Meter's usage belongs to the customer: an item bills the meter's
+    usage from the moment it got its price (Stripe's classic billing mode: after a mid-period price change
+    "we reflect only usage that occurs after the update").
+    """
     recurring = price.get("recurring") or {}
     if recurring.get("meter"):
         meter = store.get(recurring["meter"], "billing.meter")
-        return meter_aggregate(store, meter, customer_id, start, end) if meter else 0
+        since = item.get("_price_since")
+        if since is not None:
+            start = max(start, int(since))
+        return meter_aggregate(store, meter, customer_id, start, end) if meter and start < end else 0
     records = list(store.usage_records.get(item["id"], {}).values())
     return aggregate_records(records, recurring.get("aggregate_usage") or "sum", start, end)
 

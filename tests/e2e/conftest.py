@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -51,6 +52,41 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float
                 return
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not come up in {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+
+
+SECRET_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]")
+# E2E_DOCS_SCREENSHOTS=1 also refreshes the README's screenshots in docs/ (screenshot name -> docs file);
+# a test may name the docs file at the call instead (`shot(driver, name, docs_name=...)`).
+DOCS_SCREENSHOTS = {
+    "21-pricing-current-plan": "pricing.png",
+    "22-switch-dialog": "plan-switch.png",
+    "24-dashboard-canceling": "dashboard-canceling.png",
+}
+
+
+def shot(driver: object, name: str, docs_name: str | None = None) -> None:
+    """A screenshot into tests/e2e/artifacts (and the whole page into docs/, see DOCS_SCREENSHOTS)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
+    docs_name = docs_name or DOCS_SCREENSHOTS.get(name)
+    if docs_name and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1":
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        # Toasts fade after a few seconds; the README's picture is taken without them.
+        WebDriverWait(driver, 10).until(  # type: ignore[arg-type]
+            lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]")
+        )
+        size = driver.get_window_size()  # type: ignore[attr-defined]
+        height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
+        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))  # type: ignore[attr-defined]
+        driver.save_screenshot(str(Path(ROOT, "docs", docs_name)))  # type: ignore[attr-defined]
+        driver.set_window_size(size["width"], size["height"])  # type: ignore[attr-defined]
+
+
+def no_secret_in_page(driver: object) -> None:
+    source = driver.page_source  # type: ignore[attr-defined]
+    assert not SECRET_PATTERN.search(source), f"a Stripe secret is in {driver.current_url}"  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from my_dev_portal.prices import format_money, plural
-from tests.e2e.conftest import ARTIFACTS, ROOT, Stack
+from tests.e2e.conftest import Stack, no_secret_in_page, shot
 
 pytestmark = [
     pytest.mark.e2e,
@@ -29,29 +29,9 @@ pytestmark = [
     ),
 ]
 
-SECRET_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]")
 PAYG = "payg_graduated_monthly"
 METER_NAME = "E2E API calls"
 CUSTOMER_PASSWORD = "meter test customer password"
-
-
-def shot(driver: WebDriver, name: str, docs_name: str | None = None) -> None:
-    """A screenshot into tests/e2e/artifacts/; with `docs_name` and E2E_DOCS_SCREENSHOTS=1, the whole page
-    into docs/ as well (the README's picture)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    if docs_name and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1":
-        # Toasts fade after a few seconds; the README's picture is taken without them.
-        WebDriverWait(driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]"))
-        size = driver.get_window_size()
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))
-        driver.save_screenshot(str(Path(ROOT, "docs", docs_name)))
-        driver.set_window_size(size["width"], size["height"])
-
-
-def no_secret_in_page(driver: WebDriver) -> None:
-    assert not SECRET_PATTERN.search(driver.page_source), f"a Stripe secret is in {driver.current_url}"
 
 
 def subscribe_customer(stack: Stack) -> dict:

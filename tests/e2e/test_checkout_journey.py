@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import re
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,31 +11,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, Stack, csp_violations
+from tests.e2e.conftest import Stack, csp_violations, no_secret_in_page, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
-
-SECRET_PATTERN = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]|whsec_[A-Za-z0-9]")
-# E2E_DOCS_SCREENSHOTS=1 also refreshes the README's screenshots in docs/ (the dashboard's, with usage and
-# its estimate, comes from test_metered_prices.py).
-DOCS_SCREENSHOTS = {"02-pricing": "pricing.png"}
-
-
-def shot(driver: WebDriver, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    driver.save_screenshot(str(path))
-    if os.environ.get("E2E_DOCS_SCREENSHOTS") == "1" and name in DOCS_SCREENSHOTS:
-        # The whole page, not just the first screenful.
-        size = driver.get_window_size()
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))
-        driver.save_screenshot(str(Path(ROOT, "docs", DOCS_SCREENSHOTS[name])))
-        driver.set_window_size(size["width"], size["height"])
-
-
-def no_secret_in_page(driver: WebDriver) -> None:
-    assert not SECRET_PATTERN.search(driver.page_source), f"a Stripe secret is in {driver.current_url}"
 
 
 def verify(stack: Stack, key: str) -> dict:

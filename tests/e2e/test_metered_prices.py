@@ -19,7 +19,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from my_dev_portal.prices import format_money
-from tests.e2e.conftest import ARTIFACTS, ROOT, Stack
+from tests.e2e.conftest import Stack, no_secret_in_page, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
@@ -27,20 +27,6 @@ PACKAGE = "package_1000_monthly"  # "$10 per 1,000 calls", rounded up
 PAYG = "payg_graduated_monthly"
 CUSTOMER_PASSWORD = "package customer password"
 CALLS = 1001  # two packages of 1,000: $20.00
-
-
-def shot(driver: WebDriver, name: str, docs_name: str | None = None) -> None:
-    """A screenshot into tests/e2e/artifacts/; with `docs_name` and E2E_DOCS_SCREENSHOTS=1, the whole page
-    into docs/ as well."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    if docs_name and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1":
-        WebDriverWait(driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]"))
-        size = driver.get_window_size()
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))
-        driver.save_screenshot(str(Path(ROOT, "docs", docs_name)))
-        driver.set_window_size(size["width"], size["height"])
 
 
 def admin(stack: Stack) -> dict[str, str]:

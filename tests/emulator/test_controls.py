@@ -13,7 +13,7 @@ def test_demo_seed_classic_catalog(emulator, legacy):
             {"product": seeded["product"], "expand": ["data.tiers", "data.product"]}
         ).data
     }
-    assert set(prices) == {"free_monthly", "payg_graduated_monthly", "package_1000_monthly"}
+    assert set(prices) == {"free_monthly", "payg_graduated_monthly", "package_1000_monthly", "pro_monthly"}
     free, payg, package = (
         prices["free_monthly"],
         prices["payg_graduated_monthly"],
@@ -27,6 +27,8 @@ def test_demo_seed_classic_catalog(emulator, legacy):
     assert package.transform_quantity.divide_by == 1000
     assert package.transform_quantity.round == "up"
     assert package.unit_amount_decimal == Decimal("1000")
+    pro = prices["pro_monthly"]
+    assert (pro.nickname, pro.unit_amount, pro.recurring.usage_type) == ("Pro", 2900, "licensed")
     assert {p.currency for p in prices.values()} == {"usd"}
     assert {p.recurring.interval for p in prices.values()} == {"month"}
 

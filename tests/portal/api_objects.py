@@ -23,6 +23,7 @@ from my_dev_portal.api_client import (
     Meter,
     MeterTestResult,
     Plan,
+    PlanChangePreview,
     ReportRunList,
     Subscription,
     UpcomingInvoice,
@@ -90,9 +91,52 @@ def subscription(**fields: Any) -> Subscription:
         "current_period_start": PERIOD_START,
         "current_period_end": PERIOD_END,
         "cancel_at_period_end": False,
+        "cancel_at": None,
         "canceled_at": None,
     }
     return build(Subscription, base, fields)
+
+
+def plan_change_preview(**fields: Any) -> PlanChangePreview:
+    """POST /v1/subscription/change/preview: Basic ($10) to Pro ($30) with 20 of 30 days left."""
+    base = {
+        "subscription_id": "sub_1",
+        "from_price_id": "price_basic",
+        "price_id": "price_pro",
+        "proration": "create_prorations",
+        "currency": "usd",
+        "proration_date": PERIOD_START,
+        "proration_amount": 1333,
+        "invoice_now": False,
+        "invoice_amount_due": 4333,
+        "invoice_date": PERIOD_END,
+        "lines": [
+            {
+                "description": "Unused time on API calls (Basic) after 11 Nov 2026",
+                "amount": -667,
+                "proration": True,
+                "period_start": PERIOD_START,
+                "period_end": PERIOD_END,
+            },
+            {
+                "description": "Remaining time on API calls (Pro) after 11 Nov 2026",
+                "amount": 2000,
+                "proration": True,
+                "period_start": PERIOD_START,
+                "period_end": PERIOD_END,
+            },
+            {
+                "description": "1 \u00d7 API calls (Pro)",
+                "amount": 3000,
+                "proration": False,
+                "period_start": PERIOD_END,
+                "period_end": PERIOD_END,
+            },
+        ],
+        "preview_token": "preview-token-1",
+        "expires_at": PERIOD_START,
+    }
+    return build(PlanChangePreview, base, fields)
 
 
 def meter_usage(**fields: Any) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from my_dev_portal.api_client import (
     MeterCoverage,
     MeterTestResult,
     Plan,
+    PlanChangePreview,
+    Proration,
     ReportRunList,
     Subscription,
     TokenScope,
@@ -89,6 +91,7 @@ class FakeApi:
         self.usage_data: Usage | None = None
         self.invoice: UpcomingInvoice | None = None
         self.portal_url = "http://127.0.0.1:12111/billing_portal/bps_1"
+        self.change_preview: PlanChangePreview = api_objects.plan_change_preview()
         self._next_key = 1
         # Admin console.
         self.provider: BillingProvider = api_objects.billing_provider()
@@ -143,8 +146,43 @@ class FakeApi:
         self._record("subscription")
         return self.current_subscription
 
-    async def billing_portal(self) -> str:
-        self._record("billing_portal")
+    async def preview_plan_change(
+        self, price_id: str, proration: Proration = "create_prorations"
+    ) -> PlanChangePreview:
+        self._record("preview_plan_change", price_id, proration)
+        return self.change_preview.model_copy(update={"price_id": price_id})
+
+    async def change_plan(
+        self, price_id: str, preview_token: str | None = None, proration: Proration = "create_prorations"
+    ) -> Subscription:
+        self._record("change_plan", price_id, preview_token, proration)
+        current = self.current_subscription or api_objects.subscription()
+        plan = current.plan.model_copy(
+            update={"price_id": price_id, "nickname": price_id.removeprefix("price_")}
+        )
+        self.current_subscription = current.model_copy(update={"plan": plan})
+        return self.current_subscription
+
+    def _cancellation(self, cancel: bool) -> Subscription:
+        current = self.current_subscription or api_objects.subscription()
+        self.current_subscription = current.model_copy(
+            update={
+                "cancel_at_period_end": cancel,
+                "cancel_at": current.current_period_end if cancel else None,
+            }
+        )
+        return self.current_subscription
+
+    async def cancel_subscription(self) -> Subscription:
+        self._record("cancel_subscription")
+        return self._cancellation(True)
+
+    async def resume_subscription(self) -> Subscription:
+        self._record("resume_subscription")
+        return self._cancellation(False)
+
+    async def billing_portal(self, flow: str | None = None) -> str:
+        self._record("billing_portal", *([flow] if flow else []))
         return self.portal_url
 
     async def keys(self) -> list[ApiKey]:

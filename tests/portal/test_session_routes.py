@@ -28,7 +28,10 @@ from my_dev_portal.session_cookie import (
 from my_dev_portal.session_routes import session_app
 from tests.portal.fakes import BROWSER_ID
 
-SESSION_ENDS = datetime.now(UTC) + timedelta(days=7)
+
+def session_ends() -> datetime:
+    """The API session's end, a week from now (computed per use: a long test run must not age it)."""
+    return datetime.now(UTC) + timedelta(days=7)
 
 
 def _pages() -> Starlette:
@@ -71,7 +74,7 @@ def _set_cookies(response: httpx.Response) -> dict[str, SimpleCookie]:
 
 
 async def _code(token: str = "tok_login", browser: str = BROWSER_ID) -> str:
-    return await session_cookie.hand_off(token, browser_cookie=browser, session_expires_at=SESSION_ENDS)
+    return await session_cookie.hand_off(token, browser_cookie=browser, session_expires_at=session_ends())
 
 
 async def _establish(code: str, next_path: str = "/dashboard", browser: str = BROWSER_ID) -> httpx.Response:
@@ -199,10 +202,10 @@ async def test_pages_delete_the_script_readable_cookie_of_earlier_versions() -> 
 
 async def test_memory_handoffs_forget_codes_nobody_came_for(monkeypatch: pytest.MonkeyPatch) -> None:
     store = MemoryHandoffs()
-    await store.put("old", Handoff("tok_1", fingerprint(BROWSER_ID), SESSION_ENDS))
+    await store.put("old", Handoff("tok_1", fingerprint(BROWSER_ID), session_ends()))
     later = session_cookie.time.monotonic() + HANDOFF_SECONDS + 1
     monkeypatch.setattr(session_cookie.time, "monotonic", lambda: later)
-    await store.put("new", Handoff("tok_2", fingerprint(BROWSER_ID), SESSION_ENDS))
+    await store.put("new", Handoff("tok_2", fingerprint(BROWSER_ID), session_ends()))
     assert list(store._entries) == ["new"]
 
 
@@ -224,7 +227,7 @@ class FakeRedis:
 async def test_redis_handoffs_expire_in_redis_and_are_taken_once() -> None:
     redis = FakeRedis()
     store = RedisHandoffs(redis)
-    handoff = Handoff("tok_login", fingerprint(BROWSER_ID), SESSION_ENDS)
+    handoff = Handoff("tok_login", fingerprint(BROWSER_ID), session_ends())
     await store.put("code-1", handoff)
     # The key names the code's fingerprint, not the code.
     assert all("code-1" not in key for key in redis.values)

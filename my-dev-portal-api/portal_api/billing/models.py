@@ -38,6 +38,8 @@ class Subscription(Base):
     current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When Stripe will end the subscription (the period end when canceling at period end), if it will.
+    cancel_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the status last changed; past_due keys stay valid for a grace period counted from here.
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -63,3 +65,26 @@ class SubscriptionItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     subscription: Mapped[Subscription] = relationship(back_populates="items")
+
+
+class SubscriptionItemPrice(Base):
+    """The prices a subscription item has had: one row per price, `since` the change to it (NULL: since the
+    item began) `until` the change away from it (NULL: its price now).
+
+    Stripe keeps an item's id when its price changes, and what it bills for usage reported before the change
+    depends on how usage reaches it (legacy usage records stay on the item; a Billing Meter price bills only
+    usage from the change on), so the reporter needs to know which price the item had when
+    (reporting/targets.py). Written by billing.sync_subscription; `since` is when the change happened as far
+    as we know it (the plan change's own call, the webhook event's time) or else when we saw it.
+    """
+
+    __tablename__ = "subscription_item_prices"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("sip"))
+    subscription_item_id: Mapped[str] = mapped_column(
+        ForeignKey("subscription_items.id", ondelete="CASCADE"), index=True
+    )
+    price_id: Mapped[str] = mapped_column(String(255))
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.accounts.models import User
-from portal_api.billing.models import Customer, Subscription, SubscriptionItem
+from portal_api.billing.models import Customer, Subscription, SubscriptionItem, SubscriptionItemPrice
 from portal_api.core.changes import announce
 from portal_api.db import Database, utcnow
 from portal_api.errors import Conflict, NotFound
@@ -163,12 +163,18 @@ async def _subscription_for_update(session: AsyncSession, stripe_subscription_id
 
 
 async def sync_subscription(
-    session: AsyncSession, stripe_subscription: Mapping[str, Any], *, user_id: str | None = None
+    session: AsyncSession,
+    stripe_subscription: Mapping[str, Any],
+    *,
+    user_id: str | None = None,
+    changed_at: datetime | None = None,
 ) -> Subscription | None:
-    """Upsert the local copy of a subscription (status, plan, period, items).
+    """Upsert the local copy of a subscription (status, plan, period, cancellation, items).
 
     The owner is `user_id`, else the existing row's, else the user linked to its customer; a subscription
-    of a customer we do not know yet returns None (checkout provisioning will sync it).
+    of a customer we do not know yet returns None (checkout provisioning will sync it). An item whose price
+    differs from ours changed price at `changed_at` (when the caller knows: the plan change it just made,
+    the webhook event's time), else now; its price history (SubscriptionItemPrice) records it.
     """
     stripe_subscription_id = stripe_subscription["id"]
     customer_id = stripe_id(stripe_subscription.get("customer")) or ""
@@ -197,7 +203,9 @@ async def sync_subscription(
             if row is None:
                 raise
     _copy_subscription(row, stripe_subscription, customer_id)
-    await _sync_items(session, row, (stripe_subscription.get("items") or {}).get("data") or [])
+    await _sync_items(
+        session, row, (stripe_subscription.get("items") or {}).get("data") or [], changed_at or utcnow()
+    )
     announce(session, "user", row.user_id)
     return row
 
@@ -233,11 +241,17 @@ def _copy_subscription(row: Subscription, data: Mapping[str, Any], customer_id: 
     row.current_period_start = from_timestamp(data.get("current_period_start"))
     row.current_period_end = from_timestamp(data.get("current_period_end"))
     row.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+    row.cancel_at = from_timestamp(data.get("cancel_at"))
     row.canceled_at = from_timestamp(data.get("canceled_at"))
 
 
-async def _sync_items(session: AsyncSession, row: Subscription, items: list[dict[str, Any]]) -> None:
+async def _sync_items(
+    session: AsyncSession, row: Subscription, items: list[dict[str, Any]], changed_at: datetime
+) -> None:
     wanted = {item["id"]: item for item in items}
+    # An item that appears in a subscription we already had was added to it: it bills from then on.
+    added_since: dict[str, datetime] = {}
+    had_items = bool(row.items)
     for existing in list(row.items):
         if existing.stripe_item_id not in wanted:
             row.items.remove(existing)
@@ -245,6 +259,8 @@ async def _sync_items(session: AsyncSession, row: Subscription, items: list[dict
     for stripe_item_id, data in wanted.items():
         item = have.get(stripe_item_id)
         if item is None:
+            if had_items:
+                added_since[stripe_item_id] = from_timestamp(data.get("created")) or changed_at
             item = SubscriptionItem(stripe_item_id=stripe_item_id)
             row.items.append(item)
         price = data.get("price") or {}
@@ -252,6 +268,39 @@ async def _sync_items(session: AsyncSession, row: Subscription, items: list[dict
         item.product_id = stripe_id(price.get("product")) if isinstance(price, dict) else None
         recurring = price.get("recurring") if isinstance(price, dict) else None
         item.usage_type = (recurring or {}).get("usage_type")
+    await session.flush()
+    await _record_prices(session, row.items, changed_at, added_since)
+
+
+async def _record_prices(
+    session: AsyncSession,
+    items: list[SubscriptionItem],
+    changed_at: datetime,
+    added_since: Mapping[str, datetime],
+) -> None:
+    """Keep each item's price history in line with its price: a new item starts one (since it was added to
+    a subscription we knew, else since it began), a swap closes the open row at `changed_at` and opens one
+    for the new price."""
+    if not items:
+        return
+    open_rows = {
+        price.subscription_item_id: price
+        for price in await session.scalars(
+            select(SubscriptionItemPrice).where(
+                SubscriptionItemPrice.subscription_item_id.in_([item.id for item in items]),
+                SubscriptionItemPrice.until.is_(None),
+            )
+        )
+    }
+    for item in items:
+        current = open_rows.get(item.id)
+        if current is not None and current.price_id == item.price_id:
+            continue
+        since = added_since.get(item.stripe_item_id)
+        if current is not None:
+            since = max(changed_at, current.since) if current.since is not None else changed_at
+            current.until = since
+        session.add(SubscriptionItemPrice(subscription_item_id=item.id, price_id=item.price_id, since=since))
     await session.flush()
 
 

@@ -26,10 +26,11 @@ from portal_api.accounts.models import User
 from portal_api.accounts.service import normalize_email
 from portal_api.billing import service as billing
 from portal_api.billing.models import Customer, Subscription
+from portal_api.billing.plan_changes import offered_price
 from portal_api.checkout.models import ProvisionedCheckout
 from portal_api.config import Settings
 from portal_api.db import Database, utcnow
-from portal_api.errors import Conflict, NotFound, Unprocessable
+from portal_api.errors import Conflict, NotFound
 from portal_api.keys.models import ApiKey
 from portal_api.keys.service import count_active_keys, create_key
 from portal_api.stripe_client import StripeGateway, checkout_window
@@ -64,26 +65,6 @@ def cancel_url(settings: Settings) -> str:
     return f"{settings.portal_url}/pricing?canceled=1"
 
 
-async def checkout_price(stripe: StripeGateway, price_id: str) -> dict[str, Any]:
-    """The price, if a customer can subscribe to it: exists, active (and its product), recurring."""
-    try:
-        price = await stripe.retrieve_price(price_id)
-    except NotFound:
-        raise NotFound(f"There is no plan with price id {price_id!r}", code="price_not_found") from None
-    product = price.get("product")
-    product_active = not isinstance(product, dict) or (
-        product.get("active", True) and not product.get("deleted")
-    )
-    if not price.get("active") or not product_active:
-        raise Unprocessable(f"The plan {price_id!r} is no longer offered", code="price_inactive")
-    if not price.get("recurring"):
-        raise Unprocessable(
-            f"The price {price_id!r} is a one-time price; choose a subscription plan",
-            code="price_not_recurring",
-        )
-    return price
-
-
 async def start_checkout(
     database: Database,
     stripe: StripeGateway,
@@ -106,12 +87,14 @@ async def start_checkout(
             select(func.count()).select_from(Subscription).where(Subscription.user_id == user.id)
         )
     if existing is not None:
+        plan = existing.plan_nickname or existing.product_name or "a plan"
         raise Conflict(
-            f"You already have a subscription ({existing.status}); change or cancel it in the billing portal "
-            "(POST /v1/billing-portal)",
+            f"You are already subscribed ({plan}, {existing.status.replace('_', ' ')}). To move to another "
+            "plan, use “Switch to this plan” on the pricing page; to cancel, or to pay an open invoice, use "
+            "Manage billing on your dashboard.",
             code="already_subscribed",
         )
-    price = await checkout_price(stripe, price_id)
+    price = await offered_price(stripe, price_id)
     customer = await billing.ensure_customer(database, stripe, user)
     return await stripe.create_checkout_session(
         user_id=user.id,

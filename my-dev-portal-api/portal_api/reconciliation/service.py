@@ -62,13 +62,14 @@ async def list_customer_subscriptions(stripe: StripeGateway, stripe_customer_id:
 def drifted(row: Subscription, remote: Mapping[str, Any]) -> bool:
     """Does the local row disagree with Stripe on anything key verification or the dashboard relies on?"""
     items = (remote.get("items") or {}).get("data") or []
-    remote_item_ids = {item["id"] for item in items}
+    remote_items = {(item["id"], billing.stripe_id(item.get("price")) or "") for item in items}
     return (
         row.status != remote["status"]
         or row.price_id != (billing.stripe_id(items[0].get("price")) if items else None)
         or row.cancel_at_period_end != bool(remote.get("cancel_at_period_end"))
+        or row.cancel_at != billing.from_timestamp(remote.get("cancel_at"))
         or row.current_period_end != billing.from_timestamp(remote.get("current_period_end"))
-        or {item.stripe_item_id for item in row.items} != remote_item_ids
+        or {(item.stripe_item_id, item.price_id) for item in row.items} != remote_items
     )
 
 

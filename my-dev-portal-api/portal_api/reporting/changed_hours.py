@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal_api.billing.models import Subscription, SubscriptionItem
+from portal_api.billing.models import Subscription, SubscriptionItem, SubscriptionItemPrice
 from portal_api.metering.meters.metrics import ChargeBy
 from portal_api.metering.models import Meter, UsageRollup
 from portal_api.metering.store import store_for
@@ -42,19 +42,25 @@ async def changed_hours(
     until: datetime,
     subset: bool,
 ) -> ChangedHours:
-    """Hours whose rollup differs from what was reported (new hours, late usage, vanished usage)."""
+    """Hours whose rollup differs from what was reported (new hours, late usage, vanished usage).
+
+    Pairs come from each item's price history (a price the item had earlier in the period still reports
+    its hours then, see targets.py); which hours are a pair's is decided by its Target (`covers`)."""
     r = UsageRollup.__table__.c
     h = ReportedHour.__table__.c
+    p = SubscriptionItemPrice.__table__.c
     joined = (
         UsageRollup.__table__.join(Meter, Meter.id == r.meter_id)
         .join(Subscription, Subscription.user_id == r.user_id)
+        .join(SubscriptionItem, SubscriptionItem.subscription_id == Subscription.id)
         .join(
-            SubscriptionItem,
+            SubscriptionItemPrice.__table__,
             and_(
-                SubscriptionItem.subscription_id == Subscription.id,
-                # `|| ''` keeps SQLite from driving the join by the price index (every item of a
-                # popular price) instead of user -> subscription -> item.
-                SubscriptionItem.price_id.concat("") == Meter.stripe_price_id,
+                p.subscription_item_id == SubscriptionItem.id,
+                # `|| ''` keeps the join driven by user -> subscription -> item -> its prices, never by
+                # the price (every item of a popular price).
+                p.price_id.concat("") == Meter.stripe_price_id,
+                or_(p.until.is_(None), p.until > since),
             ),
         )
         .outerjoin(

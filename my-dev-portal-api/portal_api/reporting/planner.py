@@ -101,8 +101,12 @@ class Planner:
                 heads.setdefault(hour, head)
         for decision in closed_period_skips(target, rollups, heads):
             self.plan.record(decision)
+        # Values first seen in the period: for a legacy price swapped in mid-period, counted from the period's
+        # start (the item's records add up over the whole period); a meter's, from the swap (Stripe bills
+        # the meter's usage from then on).
+        seen_from = target.period_first_hour if route.kind == "usage_record" else first
         first_seen = (
-            await first_seen_milli(self.session, target, first, self.until)
+            await first_seen_milli(self.session, target, seen_from, self.until)
             if target.charge_by is ChargeBy.SUM
             else None
         )

@@ -24,6 +24,12 @@ contains its start. Usage found for an hour of a period Stripe has already close
 outage) can no longer change that invoice: for sum it is carried into the current period (stamped at the
 period start, so totals over time stay exact); for last/max it is skipped (recorded as such); for last_ever
 it flows into the carried value.
+
+Price swaps (targets.py): a target reports only the hours its item had its price (`covers`). A Billing
+Meter price that the item no longer has sends nothing more (Stripe bills a meter's usage only from the swap
+to the new price on); a legacy price keeps reporting its hours before the swap onto the item, which Stripe
+bills at the period end at the item's price then. An hour's stamp never falls before the swap that began
+its window.
 """
 
 from __future__ import annotations
@@ -77,6 +83,8 @@ def routable_targets(
     errors: list[dict[str, Any]] = []
     for target in targets:
         route = routes.get(target.price_id)
+        if route is not None and route.kind == "meter_event" and not target.current:
+            continue  # swapped away: Stripe bills none of this meter's usage on the item any more
         if route is None or route.kind is None:
             errors.append(
                 {
@@ -104,8 +112,8 @@ def decide_hour(
     """One hour: `wanted_milli` is the value Stripe should hold for it, `head` what it holds (None: never
     reported). `allow_closed`: the caller has already dealt with closed periods (whole-period modes)."""
     key = (target.subscription_item_id, target.meter_id, hour)
-    if hour + HOUR <= target.billable_from:
-        return HourDecision(key)  # before the subscription started
+    if not target.covers(hour):
+        return HourDecision(key)  # before the subscription started, or the item had another price then
     if hour >= target.period_end:
         return HourDecision(key, deferred=True)  # our period mirror is behind Stripe
     old_target = head.target_milli if head is not None else 0
@@ -177,7 +185,9 @@ def closed_period_skips(
     reason = CLOSED
     if target.charge_by is ChargeBy.LAST_EVER:
         reason += "; its value is carried by the period-start report"
-    for hour in sorted(h for h in set(rollups) | set(heads) if h < target.first_hour):
+    closed = target.period_first_hour
+    theirs = (h for h in set(rollups) | set(heads) if target.covers(h) or target.before_start(h))
+    for hour in sorted(h for h in theirs if h < closed):
         value = rollups.get(hour, 0)
         head = heads.get(hour)
         if head is None or head.value_milli != value:
@@ -205,10 +215,10 @@ def period_wants(
     latest value before the period (last_ever)."""
     first = target.first_hour
     wants: dict[datetime, tuple[int, Action]] = {}
-    current: Sequence[datetime] = sorted(h for h in rollups if first <= h < until)
+    current: Sequence[datetime] = sorted(h for h in rollups if first <= h < until and target.covers(h))
     if target.charge_by is ChargeBy.SUM:  # a unique metric: values first seen in the period per hour
         firsts = first_seen or {}
-        for hour in sorted(set(current) | {h for h in heads if h >= first}):
+        for hour in sorted(set(current) | {h for h in heads if h >= first and target.covers(h)}):
             wants[hour] = (scale(route, firsts.get(hour, 0)), "increment")
     elif target.charge_by is ChargeBy.MAX:  # Billing Meter `last` fed the running maximum
         running: int | None = None
@@ -218,6 +228,6 @@ def period_wants(
     else:  # last_ever
         for hour in current:
             wants[hour] = (scale(route, rollups[hour]), "set")
-        if carried_milli is not None and needs_carried_value(target, rollups, until):
+        if carried_milli is not None and needs_carried_value(target, rollups, until) and target.covers(first):
             wants[first] = (scale(route, carried_milli), "set")
     return wants

@@ -1,8 +1,22 @@
 """Reporting targets: each (subscription item, meter) whose usage goes to Stripe, its period and Stripe route.
 
-A target is a subscription item in a billable status whose price is the price of an active meter; the
-customer's usage of that meter is reported on that item. The billing period comes from our mirror of the
-subscription and is refreshed from Stripe when the mirror says it has ended (webhooks may be late).
+A target is a subscription item in a billable status that has (or had, this period) the price of an active
+meter; the customer's usage of that meter is reported on that item for the hours the item had that price
+(its windows, from the item's price history, billing.models.SubscriptionItemPrice). The billing period
+comes from our mirror of the subscription and is refreshed from Stripe when the mirror says it has ended
+(webhooks may be late).
+
+After a price swap (Stripe keeps the item and its id), what Stripe bills for the usage of the period
+depends on how usage reaches it:
+- legacy usage records belong to the item: Stripe bills every record of the period at the end of it, at the
+  price the item has then. So the old price's meter keeps reporting its hours before the swap on the item
+  (late hours included), and the new price's meter reports the hours from the swap on.
+- Billing Meter events belong to the customer, and an item bills its meter's usage only from the moment it
+  got its price (classic billing mode: "we reflect only usage that occurs after the update"). So only the
+  new price's meter reports, from the swap on, its events stamped after the swap; the old price's hours
+  before it are not billed by Stripe and are not sent (report_decisions.routable_targets).
+The hour in which the swap happened goes to the new price, as the hour straddling a period start goes to
+the new period.
 """
 
 from __future__ import annotations
@@ -11,15 +25,15 @@ import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.billing import service as billing
-from portal_api.billing.models import Subscription, SubscriptionItem
+from portal_api.billing.models import Subscription, SubscriptionItem, SubscriptionItemPrice
 from portal_api.db import Database
 from portal_api.errors import NotFound, PortalError
 from portal_api.metering.meters.metrics import ChargeBy, is_unique, metric_adapter
@@ -31,6 +45,20 @@ log = structlog.get_logger(__name__)
 
 # Stripe keeps invoicing (and accepting usage for) subscriptions in these states.
 REPORTABLE_STATUSES = ("active", "trialing", "past_due", "unpaid")
+SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Hours [start, end) in which the item had the target's price (end None: it has it now). `since`: when
+    a price swap began the window (None: the item had the price from its start)."""
+
+    start: datetime
+    end: datetime | None
+    since: datetime | None = None
+
+    def covers(self, hour: datetime) -> bool:
+        return self.start <= hour and (self.end is None or hour < self.end)
 
 
 @dataclass(frozen=True)
@@ -48,25 +76,61 @@ class Target:
     period_end: datetime
     # Usage from this hour on is billable on this item (the hour the subscription started in).
     billable_from: datetime
+    # The hours the item had this price, oldest first; none given: [billable_from, now).
+    windows: tuple[Window, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.subscription_item_id, self.meter_id)
 
     @property
-    def first_hour(self) -> datetime:
-        """The first hour reported into the current period: the one containing the period start.
+    def price_windows(self) -> tuple[Window, ...]:
+        return self.windows or (Window(self.billable_from, None),)
+
+    @property
+    def current(self) -> bool:
+        """Does the item have this price now (else the price was swapped away this period)?"""
+        return self.price_windows[-1].end is None
+
+    @property
+    def period_first_hour(self) -> datetime:
+        """The hour containing the period start.
 
         An hour that straddles the period start is only complete after Stripe has closed the previous
         period, so it is billed in the new one (stamped at the period start).
         """
         return hour_of(self.period_start)
 
+    @property
+    def first_hour(self) -> datetime:
+        """The first hour reported into the current period: the period's first hour, or the hour of the swap
+        to this price when that came later."""
+        return max(self.period_first_hour, self.price_windows[0].start)
+
+    def window_of(self, hour: datetime) -> Window | None:
+        return next((w for w in self.price_windows if w.covers(hour)), None)
+
+    def covers(self, hour: datetime) -> bool:
+        """Is usage of this hour this target's (the item had the price then)?"""
+        return self.window_of(hour) is not None
+
+    def before_start(self, hour: datetime) -> bool:
+        """Is the hour before the item began (not before a swap to this price)?"""
+        first = self.price_windows[0]
+        return hour < first.start and first.since is None
+
     def in_current_period(self, hour: datetime) -> bool:
         return hour + HOUR > self.period_start and hour < self.period_end
 
     def timestamp_for(self, hour: datetime) -> int:
-        return int(max(hour, self.period_start).timestamp())
+        """The hour's start, moved up to the period start, and to just after the swap that began the hour's
+        window (a Billing Meter bills usage stamped after the swap only)."""
+        floor = self.period_start
+        window = self.window_of(hour)
+        if window is not None and window.since is not None:
+            floor = max(floor, window.since + SECOND)
+        moment = min(max(hour, floor), self.period_end - SECOND)
+        return int(moment.timestamp())
 
 
 @dataclass(frozen=True)
@@ -83,41 +147,48 @@ class PriceRoute:
     problem: str | None = None
 
 
-def _target(row: Any) -> Target | None:
-    (
-        item_id,
-        subscription_id,
-        customer_id,
-        user_id,
-        price_id,
-        meter_id,
-        meter_name,
-        charge_by,
-        metric,
-        period_start,
-        period_end,
-        created_at,
-    ) = row
-    if period_start is None or period_end is None:
+def _window(row: Any, started: datetime) -> Window | None:
+    since, until = row.since, row.until
+    start = hour_of(since) if since is not None else hour_of(started)
+    end = hour_of(until) if until is not None else None
+    if end is not None and end <= start:
+        return None  # the item had the price for less than its first hour: that hour is the next price's
+    return Window(start, end, since)
+
+
+def _target(rows: Sequence[Any]) -> Target | None:
+    """One (item, meter) pair from its rows (one per window of the item's price history)."""
+    row = rows[0]
+    if row.current_period_start is None or row.current_period_end is None:
         return None
     try:
-        unique = is_unique(metric_adapter.validate_python(json.loads(metric)))
+        unique = is_unique(metric_adapter.validate_python(json.loads(row.metric)))
     except ValueError:
         unique = False
-    started = min(created_at, period_start) if created_at else period_start
+    period_start = row.current_period_start
+    started = min(row.created_at, period_start) if row.created_at else period_start
+    windows = tuple(
+        sorted(
+            (w for r in rows if (w := _window(r, started)) is not None),
+            key=lambda w: w.start,
+        )
+    )
+    if not windows:
+        return None
     return Target(
-        subscription_item_id=item_id,
-        stripe_subscription_id=subscription_id,
-        stripe_customer_id=customer_id,
-        user_id=user_id,
-        price_id=price_id,
-        meter_id=meter_id,
-        meter_name=meter_name,
-        charge_by=ChargeBy(charge_by),
+        subscription_item_id=row.stripe_item_id,
+        stripe_subscription_id=row.stripe_subscription_id,
+        stripe_customer_id=row.stripe_customer_id,
+        user_id=row.user_id,
+        price_id=row.price_id,
+        meter_id=row.meter_id,
+        meter_name=row.meter_name,
+        charge_by=ChargeBy(row.charge_by),
         unique_metric=unique,
         period_start=period_start,
-        period_end=period_end,
-        billable_from=hour_of(started),
+        period_end=row.current_period_end,
+        billable_from=windows[0].start,
+        windows=windows,
     )
 
 
@@ -127,32 +198,46 @@ async def load_targets(
     subscription_item_ids: Iterable[str] | None = None,
     meter_id: str | None = None,
 ) -> list[Target]:
+    """Every (item, meter) pair to report this period: an item's current price and the prices it had
+    earlier in the period, each with the hours it had them."""
     query = (
         select(
             SubscriptionItem.stripe_item_id,
             Subscription.stripe_subscription_id,
             Subscription.stripe_customer_id,
             Subscription.user_id,
-            SubscriptionItem.price_id,
-            Meter.id,
-            Meter.name,
+            SubscriptionItemPrice.price_id,
+            Meter.id.label("meter_id"),
+            Meter.name.label("meter_name"),
             Meter.charge_by,
             Meter.metric,
             Subscription.current_period_start,
             Subscription.current_period_end,
             Subscription.created_at,
+            SubscriptionItemPrice.since,
+            SubscriptionItemPrice.until,
         )
         .join(Subscription, Subscription.id == SubscriptionItem.subscription_id)
-        .join(Meter, Meter.stripe_price_id == SubscriptionItem.price_id)
-        .where(Meter.active.is_(True), Subscription.status.in_(REPORTABLE_STATUSES))
+        .join(SubscriptionItemPrice, SubscriptionItemPrice.subscription_item_id == SubscriptionItem.id)
+        .join(Meter, Meter.stripe_price_id == SubscriptionItemPrice.price_id)
+        .where(
+            Meter.active.is_(True),
+            Subscription.status.in_(REPORTABLE_STATUSES),
+            or_(
+                SubscriptionItemPrice.until.is_(None),
+                SubscriptionItemPrice.until > Subscription.current_period_start,
+            ),
+        )
         .order_by(SubscriptionItem.stripe_item_id, Meter.id)
     )
     if subscription_item_ids is not None:
         query = query.where(SubscriptionItem.stripe_item_id.in_(list(subscription_item_ids)))
     if meter_id is not None:
         query = query.where(Meter.id == meter_id)
-    rows = (await session.execute(query)).all()
-    return [t for t in (_target(r) for r in rows) if t is not None]
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for row in (await session.execute(query)).all():
+        grouped.setdefault((row.stripe_item_id, row.meter_id), []).append(row)
+    return [t for t in (_target(rows) for rows in grouped.values()) if t is not None]
 
 
 async def refresh_subscriptions(

@@ -99,8 +99,24 @@ async def fetch_change(
             subscription = await stripe.retrieve_subscription(object_id)
         except NotFound:
             return _subscription_gone(object_id)
-        return _sync_subscription(subscription)
+        return _sync_subscription(subscription, changed_at=change_time(payload, obj, subscription))
     return f"ignored: {event_type} needs no action"
+
+
+def _item_prices(subscription: dict[str, Any]) -> set[tuple[str, str | None]]:
+    items = (subscription.get("items") or {}).get("data") or []
+    found = [item for item in items if isinstance(item, dict)]
+    return {(str(item.get("id")), billing.stripe_id(item.get("price"))) for item in found}
+
+
+def change_time(payload: dict[str, Any], obj: dict[str, Any], fresh: dict[str, Any]) -> datetime | None:
+    """When the items' prices Stripe has now were set, as far as this event tells: its `created` if its
+    object shows the same prices (a price swap made in the billing portal, say), else unknown (a later
+    change overtook it; the sync then takes the time it runs)."""
+    created = payload.get("created")
+    if not isinstance(created, int) or _item_prices(obj) != _item_prices(fresh):
+        return None
+    return billing.from_timestamp(created)
 
 
 def _detach(customer_id: str) -> WriteStep:
@@ -127,9 +143,9 @@ def _subscription_gone(subscription_id: str) -> WriteStep:
     return write
 
 
-def _sync_subscription(subscription: dict[str, Any]) -> WriteStep:
+def _sync_subscription(subscription: dict[str, Any], *, changed_at: datetime | None = None) -> WriteStep:
     async def write(session: AsyncSession) -> str | None:
-        if await billing.sync_subscription(session, subscription) is None:
+        if await billing.sync_subscription(session, subscription, changed_at=changed_at) is None:
             return "ignored: the subscription's customer is not linked to a user yet"
         return None
 

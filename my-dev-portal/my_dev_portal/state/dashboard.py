@@ -25,6 +25,10 @@ STATUS_COLORS = {
 }
 
 
+# Subscriptions that can be set to cancel at the period end (and so resumed); ended ones show no end date.
+CANCELABLE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid"})
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
+
 # What one unit of each metric is, for "1,500 calls this period".
 METRIC_UNITS = {
     "event_count": "call",
@@ -104,6 +108,12 @@ class DashboardState(rx.State):
     status_color: str = "gray"
     current_period: str = ""
     cancel_at_period_end: bool = False
+    # "Jan 31, 2027": when a subscription set to cancel ends.
+    ends_on: str = ""
+    can_cancel: bool = False
+    confirming_cancel: bool = False
+    period_end: str = ""
+    changing_cancellation: bool = False
 
     usage_available: bool = False
     meters: list[MeterView] = []
@@ -149,8 +159,8 @@ class DashboardState(rx.State):
     def _show_subscription(self, subscription: Subscription | None) -> None:
         self.has_subscription = subscription is not None
         if subscription is None:
-            self.plan_name = self.status = self.current_period = ""
-            self.cancel_at_period_end = False
+            self.plan_name = self.status = self.current_period = self.ends_on = self.period_end = ""
+            self.cancel_at_period_end = self.can_cancel = False
             return
         plan = subscription.plan
         product = plan.product_name or plan.price_id or ""
@@ -159,7 +169,11 @@ class DashboardState(rx.State):
         self.status_color = STATUS_COLORS.get(subscription.status, "gray")
         start, end = subscription.current_period_start, subscription.current_period_end
         self.current_period = f"{format_date(start)} {EN_DASH} {format_date(end)}" if start and end else ""
+        self.period_end = format_date(end)
         self.cancel_at_period_end = subscription.cancel_at_period_end
+        ending = subscription.cancel_at or (end if subscription.cancel_at_period_end else None)
+        self.ends_on = format_date(ending) if subscription.status not in ENDED_STATUSES else ""
+        self.can_cancel = subscription.status in CANCELABLE_STATUSES and not subscription.cancel_at_period_end
 
     def _show_usage(self, usage: Usage | None) -> None:
         self.usage_available = usage is not None
@@ -215,3 +229,46 @@ class DashboardState(rx.State):
             return None
         self.opening_billing_portal = False
         return rx.redirect(url)
+
+    # -- cancel at period end / resume ----------------------------------------------------------------
+
+    @rx.event
+    def ask_cancel(self) -> None:
+        self.confirming_cancel = True
+
+    @rx.event
+    def set_cancel_dialog_open(self, is_open: bool) -> None:
+        self.confirming_cancel = is_open
+
+    @rx.event
+    async def confirm_cancel(self):
+        """Cancel at the end of the period: the plan stays until then and does not renew."""
+        self.confirming_cancel = False
+        return await self._set_cancellation(cancel=True)
+
+    @rx.event
+    async def resume(self):
+        """Take back the cancellation: the subscription renews as before."""
+        return await self._set_cancellation(cancel=False)
+
+    async def _set_cancellation(self, *, cancel: bool):
+        auth = await self.get_state(AuthState)
+        api = auth.api()
+        self.changing_cancellation = True
+        self.error = ""
+        try:
+            subscription = await (api.cancel_subscription() if cancel else api.resume_subscription())
+        except ApiError as exc:
+            self.changing_cancellation = False
+            if exc.status == 401:
+                return auth.session_expired()
+            action = "canceled" if cancel else "resumed"
+            self.error = f"Your subscription could not be {action}: {exc.message}"
+            return None
+        self._show_subscription(subscription)
+        try:
+            self._show_invoice(await api.upcoming_invoice())  # no renewal once set to cancel
+        except ApiError:
+            self._show_invoice(None)
+        self.changing_cancellation = False
+        return None

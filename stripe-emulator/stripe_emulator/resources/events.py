@@ -3,7 +3,7 @@
 from typing import Any
 
 from stripe_emulator.forms import as_list
-from stripe_emulator.render import public, render, renderer
+from stripe_emulator.render import PREVIOUS_RENDERERS, public, render, renderer
 from stripe_emulator.routing import Call, route
 from stripe_emulator.store import Store
 
@@ -11,9 +11,12 @@ from stripe_emulator.store import Store
 def render_event(store: Store, event: dict[str, Any], version: str) -> dict[str, Any]:
     out = public({k: v for k, v in event.items() if k != "data"})
     out["api_version"] = version
-    data: dict[str, Any] = {"object": render(store, event["data"]["object"], version)}
+    obj = event["data"]["object"]
+    data: dict[str, Any] = {"object": render(store, obj, version)}
     if "previous_attributes" in event["data"]:
-        data["previous_attributes"] = dict(event["data"]["previous_attributes"])
+        previous = event["data"]["previous_attributes"]
+        shape = PREVIOUS_RENDERERS.get(obj.get("object", ""))
+        data["previous_attributes"] = shape(store, previous, version) if shape else public(previous)
     out["data"] = data
     return out
 

@@ -1,41 +1,79 @@
-"""Subscriptions and subscription items: create, retrieve, list, update, cancel; version-dependent shape."""
+"""Subscriptions and subscription items: create, retrieve, list, update (changes.py), cancel; shapes per
+API version (from 2025-03-31.basil the billing period is on each item, not on the subscription)."""
 
 from typing import Any
 
-from stripe_emulator import billing
+from stripe_emulator import billing, changes
 from stripe_emulator.errors import invalid
-from stripe_emulator.forms import as_bool, as_dict, as_int, as_list, merge_metadata
-from stripe_emulator.render import public, render, renderer
+from stripe_emulator.forms import as_bool, as_int, merge_metadata
+from stripe_emulator.render import previous_renderer, public, render, renderer
 from stripe_emulator.resources.customers import live_customer
 from stripe_emulator.resources.prices import plan_from_price
 from stripe_emulator.routing import Call, route
-from stripe_emulator.store import Store, clone
+from stripe_emulator.store import Store
 from stripe_emulator.versions import is_basil_or_later
 
 _PERIOD_FIELDS = ("current_period_start", "current_period_end")
 
 
+def _items_list(
+    store: Store, subscription: dict[str, Any], items: list[dict[str, Any]], version: str
+) -> dict[str, Any]:
+    data = [render(store, item, version) for item in items]
+    if is_basil_or_later(version):
+        for item in data:
+            for key in _PERIOD_FIELDS:
+                item[key] = subscription.get(key)
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": False,
+        "total_count": len(data),
+        "url": f"/v1/subscription_items?subscription={subscription['id']}",
+    }
+
+
 @renderer("subscription")
 def render_subscription(store: Store, subscription: dict[str, Any], version: str) -> dict[str, Any]:
     out = public(subscription)
-    basil = is_basil_or_later(version)
-    items = [render(store, item, version) for item in billing.items_of(store, subscription)]
-    if basil:
-        for item in items:
-            for key in _PERIOD_FIELDS:
-                item[key] = subscription[key]
+    # An event's copy carries the items as they were then (billing.emit_subscription).
+    items = subscription.get("_items")
+    out["items"] = _items_list(
+        store, subscription, billing.items_of(store, subscription) if items is None else items, version
+    )
+    if is_basil_or_later(version):
         for key in _PERIOD_FIELDS:
             out.pop(key, None)
-    out["items"] = {
-        "object": "list",
-        "data": items,
-        "has_more": False,
-        "total_count": len(items),
-        "url": f"/v1/subscription_items?subscription={subscription['id']}",
-    }
-    single = items[0] if len(items) == 1 else None
+    data = out["items"]["data"]
+    single = data[0] if len(data) == 1 else None
     out["plan"] = single["plan"] if single else None
     out["quantity"] = single.get("quantity") if single else None
+    return out
+
+
+@previous_renderer("subscription")
+def render_previous(store: Store, previous: dict[str, Any], version: str) -> dict[str, Any]:
+    """`previous_attributes` of a subscription event: changed fields, and the old `items` (with `plan` and
+    `quantity` of a single-item subscription) when the items changed."""
+    out = public(previous)
+    old_items = previous.get("_items")
+    if old_items is not None:
+        subscription = {"id": old_items[0]["subscription"] if old_items else ""}
+        for key in _PERIOD_FIELDS:
+            subscription[key] = previous.get(key)
+        listed = _items_list(store, subscription, old_items, version)
+        if is_basil_or_later(version):
+            for item in listed["data"]:
+                for key in _PERIOD_FIELDS:
+                    if item.get(key) is None:
+                        item.pop(key, None)
+        out["items"] = listed
+        single = listed["data"][0] if len(listed["data"]) == 1 else None
+        out["plan"] = single["plan"] if single else None
+        out["quantity"] = single.get("quantity") if single else None
+    if is_basil_or_later(version):
+        for key in _PERIOD_FIELDS:
+            out.pop(key, None)
     return out
 
 
@@ -105,57 +143,28 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
 
 @route("POST", "/v1/subscriptions/{id}")
 def update(call: Call) -> dict[str, Any]:
+    """Update a subscription: items (price swap, quantity, add, delete), proration_behavior, proration_date,
+    cancel_at_period_end (true: cancel at the period end, false: resume) and metadata (see changes.py)."""
     subscription = current(call, call.path["id"])
-    if subscription["status"] == "canceled":
-        raise invalid("A canceled subscription can only update its cancellation_details and metadata.")
-    before = clone(subscription)
     params = call.params
-    if "metadata" in params:
-        subscription["metadata"] = merge_metadata(subscription["metadata"], params["metadata"])
-    if "cancel_at_period_end" in params:
-        subscription["cancel_at_period_end"] = as_bool(params["cancel_at_period_end"], "cancel_at_period_end")
-        subscription["cancel_at"] = (
-            subscription["current_period_end"] if subscription["cancel_at_period_end"] else None
-        )
-        subscription["canceled_at"] = call.now() if subscription["cancel_at_period_end"] else None
-    if "items" in params:
-        _update_items(call, subscription, as_list(params["items"], "items"))
-    call.store.emit_update("customer.subscription.updated", subscription, before)
-    return call.render(subscription)
-
-
-def _update_items(call: Call, subscription: dict[str, Any], changes: list[Any]) -> None:
-    store = call.store
-    for i, raw in enumerate(changes):
-        change = as_dict(raw, f"items[{i}]")
-        item_id = change.get("id")
-        if item_id:
-            item = call.fetch("subscription_item", str(item_id), "subscription item", param=f"items[{i}][id]")
-            if item["subscription"] != subscription["id"]:
-                raise invalid("That item does not belong to this subscription.", f"items[{i}][id]")
-            if as_bool(change.get("deleted", False), f"items[{i}][deleted]"):
-                subscription["_item_ids"].remove(item["id"])
-                store.remove(item["id"])
-                continue
-            if change.get("price"):
-                resolved = billing.resolve_items(store, [{"price": change["price"]}], "items")[0]
-                item["price"] = resolved["price"]["id"]
-                item["quantity"] = resolved["quantity"]
-            price = store.get(item["price"], "price") or {}
-            if change.get("quantity") not in (None, ""):
-                if billing.is_metered(price):
-                    raise invalid(
-                        "Quantity should not be specified where usage_type is `metered`.",
-                        f"items[{i}][quantity]",
-                    )
-                item["quantity"] = as_int(change["quantity"], f"items[{i}][quantity]")
-            if "metadata" in change:
-                item["metadata"] = merge_metadata(item["metadata"], change["metadata"])
-        else:
-            entry = billing.resolve_items(store, [change], "items")[0]
-            billing.add_item(store, subscription, entry["price"], entry["quantity"], entry["metadata"])
-    if not subscription["_item_ids"]:
-        raise invalid("A subscription must keep at least one item.", "items")
+    if subscription["status"] in ("canceled", "incomplete_expired"):
+        if set(params) - {"metadata", "cancellation_details", "expand"}:
+            raise invalid("A canceled subscription can only update its cancellation_details and metadata.")
+        before = dict(subscription)
+        if "metadata" in params:
+            subscription["metadata"] = merge_metadata(subscription["metadata"], params["metadata"])
+        billing.emit_subscription(call.store, "customer.subscription.updated", subscription, before)
+        return call.render(subscription)
+    planned = changes.plan_update(
+        call.store,
+        subscription,
+        items=params.get("items"),
+        behavior=params.get("proration_behavior"),
+        proration_date=params.get("proration_date"),
+        cancel_at_period_end=params.get("cancel_at_period_end"),
+        metadata=params.get("metadata"),
+    )
+    return call.render(changes.apply_update(call.store, planned))
 
 
 @route("DELETE", "/v1/subscriptions/{id}")

@@ -78,6 +78,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         Access.USER, owns="checkout_session"
     ),
     ("GET", "/v1/subscription"): Route(Access.USER),
+    ("POST", "/v1/subscription/change/preview"): Route(Access.USER, body={"price_id": "price_other"}),
+    ("POST", "/v1/subscription/change"): Route(Access.USER, body={"price_id": "price_other"}),
+    ("POST", "/v1/subscription/cancel"): Route(Access.USER),
+    ("POST", "/v1/subscription/resume"): Route(Access.USER),
     ("POST", "/v1/billing-portal"): Route(Access.USER),
     ("GET", "/v1/usage"): Route(Access.USER),
     ("GET", "/v1/invoices/upcoming"): Route(Access.USER),

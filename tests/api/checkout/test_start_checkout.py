@@ -95,7 +95,7 @@ async def test_concurrent_first_checkouts_make_one_stripe_customer(
     assert len(await rows(app, Customer, user_id=member.id)) == 1
 
 
-async def test_subscribed_user_is_sent_to_the_billing_portal_with_409(
+async def test_subscribed_user_is_told_how_to_switch_plans_with_409(
     api: httpx.AsyncClient, catalog: dict[str, Any]
 ) -> None:
     member = await sign_up(api)
@@ -107,7 +107,9 @@ async def test_subscribed_user_is_sent_to_the_billing_portal_with_409(
     )
 
     assert error_of(response) == (409, "already_subscribed")
-    assert "billing portal" in response.json()["error"]["message"]
+    message = response.json()["error"]["message"]
+    assert "Free" in message and "Switch to this plan" in message and "Manage billing" in message
+    assert "POST" not in message and "/v1/" not in message  # words for a person, not an internal call
 
 
 async def test_unknown_price_is_404_price_not_found(api: httpx.AsyncClient, catalog: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ BEFORE_SCOPES = "0007_single_head"
 
 def test_the_migrations_have_one_head() -> None:
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
-    assert heads == ["0009_login_throttles"]
+    assert heads == ["0010_plan_changes"]
 
 
 async def _admin_sql(sql: str) -> None:

@@ -23,8 +23,9 @@ async def test_plans_list_the_demo_catalog_with_concrete_values(
         catalog["prices"]["free"],
         catalog["prices"]["payg"],
         catalog["prices"]["package"],
+        catalog["prices"]["pro"],
     ]
-    free, payg, package = plans
+    free, payg, package, pro = plans
     common = {
         "product_id": catalog["product"],
         "product_name": "My API",
@@ -70,6 +71,7 @@ async def test_plans_list_the_demo_catalog_with_concrete_values(
         {"up_to": 10000, "unit_amount": 2, "unit_amount_decimal": "2", "flat_amount": None},
         {"up_to": None, "unit_amount": 1, "unit_amount_decimal": "1", "flat_amount": None},
     ]
+    assert (pro["nickname"], pro["unit_amount"], pro["usage_type"]) == ("Pro", 2900, "licensed")
 
 
 async def test_plans_say_which_metered_prices_a_meter_of_the_portal_bills(
@@ -139,7 +141,11 @@ async def test_plans_leave_out_archived_prices_products_and_one_time_prices(
 
     plans = (await api.get("/v1/plans")).json()["data"]
 
-    assert [p["price_id"] for p in plans] == [catalog["prices"]["free"], catalog["prices"]["package"]]
+    assert [p["price_id"] for p in plans] == [
+        catalog["prices"]["free"],
+        catalog["prices"]["package"],
+        catalog["prices"]["pro"],
+    ]
 
 
 async def test_plans_are_cached_in_process(

@@ -76,10 +76,11 @@ def check_range(start: datetime, end: datetime) -> None:
         raise Unprocessable("from and to may be at most 366 days apart", code="range_too_long")
 
 
-async def charge_report_for(
+async def period_hour_values(
     store: UsageStore, meter: Meter, user_id: str, period_start: datetime, period_end: datetime
-) -> ChargeReport:
-    """Per-hour values to report to Stripe and the value Stripe bills, for one meter, customer and period."""
+) -> tuple[list[HourValue], Decimal | None]:
+    """The meter's value per hour of the period as charge-by reads it (unique metrics summed by "first seen
+    this period"), and the value carried into the period (last_ever only)."""
     compiled = compile_meter(meter)
     mode = ChargeBy(meter.charge_by)
     first, _ = period_hours(period_start, period_end)
@@ -94,7 +95,17 @@ async def charge_report_for(
     if mode is ChargeBy.LAST_EVER:
         previous = await store.last_before(meter.id, user_id, first)
         carried = from_milli(previous.value_milli) if previous else None
-    return charge_report(mode, hourly, period_start=period_start, period_end=period_end, carried=carried)
+    return hourly, carried
+
+
+async def charge_report_for(
+    store: UsageStore, meter: Meter, user_id: str, period_start: datetime, period_end: datetime
+) -> ChargeReport:
+    """Per-hour values to report to Stripe and the value Stripe bills, for one meter, customer and period."""
+    hourly, carried = await period_hour_values(store, meter, user_id, period_start, period_end)
+    return charge_report(
+        meter.charge_by, hourly, period_start=period_start, period_end=period_end, carried=carried
+    )
 
 
 async def usage_series(
