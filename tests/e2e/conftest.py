@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,24 +65,22 @@ DOCS_SCREENSHOTS = {
 }
 
 
-def shot(driver: object, name: str, docs_name: str | None = None) -> None:
+def shot(driver: Any, name: str, docs_name: str | None = None) -> None:
     """A screenshot into tests/e2e/artifacts (and the whole page into docs/, see DOCS_SCREENSHOTS)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     docs_name = docs_name or DOCS_SCREENSHOTS.get(name)
     if docs_name and os.environ.get("E2E_DOCS_SCREENSHOTS") == "1":
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
         # Toasts fade after a few seconds; the README's picture is taken without them.
-        WebDriverWait(driver, 10).until(  # type: ignore[arg-type]
-            lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]")
-        )
-        size = driver.get_window_size()  # type: ignore[attr-defined]
-        height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
-        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))  # type: ignore[attr-defined]
-        driver.save_screenshot(str(Path(ROOT, "docs", docs_name)))  # type: ignore[attr-defined]
-        driver.set_window_size(size["width"], size["height"])  # type: ignore[attr-defined]
+        WebDriverWait(driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-sonner-toast]"))
+        size = driver.get_window_size()
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(size["width"], max(size["height"], int(height) + 100))
+        driver.save_screenshot(str(Path(ROOT, "docs", docs_name)))
+        driver.set_window_size(size["width"], size["height"])
 
 
 def no_secret_in_page(driver: object) -> None:

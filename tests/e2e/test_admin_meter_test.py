@@ -7,7 +7,6 @@ import os
 import re
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest

@@ -4,10 +4,8 @@ and a subscriber's dashboard shows only their own plan's meter, priced with thei
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from my_dev_portal.prices import format_money
-from tests.e2e.conftest import Stack, no_secret_in_page, shot
+from tests.e2e.conftest import Stack, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 

@@ -45,7 +45,12 @@ def test_cli_serves_the_seeded_catalog():
                 assert time.monotonic() < deadline, "emulator did not start"
                 time.sleep(0.1)
         prices = httpx.get(f"{url}/v1/prices", headers={"Authorization": "Bearer sk_test_cli"}).json()
-        assert len(prices["data"]) == 3
+        assert {price["lookup_key"] for price in prices["data"]} == {
+            "free_monthly",
+            "payg_graduated_monthly",
+            "package_1000_monthly",
+            "pro_monthly",
+        }
     finally:
         process.terminate()
         process.wait(timeout=10)

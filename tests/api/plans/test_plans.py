@@ -95,11 +95,13 @@ async def test_plans_say_which_metered_prices_a_meter_of_the_portal_bills(
         "free_monthly": False,
         "payg_graduated_monthly": False,
         "package_1000_monthly": False,
+        "pro_monthly": False,
     }
     assert flags(after) == {
         "free_monthly": False,
         "payg_graduated_monthly": False,
         "package_1000_monthly": True,
+        "pro_monthly": False,
     }
     assert flags(switched_off) == flags(before)
 
