@@ -1,7 +1,8 @@
 """Reporting targets: each (subscription item, meter) whose usage goes to Stripe, its period and Stripe route.
 
 A target is a subscription item in a billable status whose price is the price of an active meter; the
-customer's usage of that meter is reported on that item. The billing period comes from our mirror of the
+customer's usage of that meter is reported on that item. Items of system users (the Meter Test's customer)
+are targets only of runs that name them. The billing period comes from our mirror of the
 subscription and is refreshed from Stripe when the mirror says it has ended (webhooks may be late).
 """
 
@@ -18,6 +19,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal_api.accounts.system_users import SYSTEM_USER_IDS
 from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription, SubscriptionItem
 from portal_api.db import Database
@@ -149,6 +151,9 @@ async def load_targets(
     )
     if subscription_item_ids is not None:
         query = query.where(SubscriptionItem.stripe_item_id.in_(list(subscription_item_ids)))
+    else:
+        # The Meter Test reports its own customer's items (named by id); no other run touches them.
+        query = query.where(Subscription.user_id.not_in(sorted(SYSTEM_USER_IDS)))
     if meter_id is not None:
         query = query.where(Meter.id == meter_id)
     rows = (await session.execute(query)).all()
