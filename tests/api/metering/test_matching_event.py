@@ -53,7 +53,9 @@ SATISFIABLE = {
     "a path parameter": cond("route", "/v1/files/{rest:path}/raw"),
     "a route that is not one": cond("route", "/v1/search", "neq"),
     "a route containing text": cond("route", "search", "contains"),
-    "a template containing text": {"and": [cond("route", "/files/{rest:path}"), cond("route", "ab", "contains")]},
+    "a template containing text": {
+        "and": [cond("route", "/files/{rest:path}"), cond("route", "ab", "contains")]
+    },
     "a method": cond("method", "post"),
     "not GET": cond("method", "GET", "neq"),
     "a status code as text": cond("status", "404"),
@@ -178,7 +180,7 @@ def test_the_search_is_bounded_and_says_so() -> None:
             cond("route", "/z"),
         ]
     }
-    assert 2**13 > MAX_ATTEMPTS
+    assert MAX_ATTEMPTS < 2**13
 
     message = no_event(tree)
 
@@ -197,7 +199,10 @@ def test_an_edited_event_that_matches_has_nothing_unmet() -> None:
 def test_an_edited_event_that_does_not_match_says_which_condition_fails() -> None:
     tree = filter_adapter.validate_python({"and": [cond("route", "/v1/search"), cond("status", 200)]})
 
-    assert unmet(tree, MeterTestEvent(route="/v1/other"), USER) == "route is /v1/search (the event has /v1/other)"
+    assert (
+        unmet(tree, MeterTestEvent(route="/v1/other"), USER)
+        == "route is /v1/search (the event has /v1/other)"
+    )
     assert unmet(tree, MeterTestEvent(route="/v1/search", status=None), USER) == (
         "status is 200 (the event has nothing)"
     )
