@@ -49,7 +49,7 @@ from portal_api.metering.models import Meter, UsageRollup
 from portal_api.metering.rollups import hour_of
 from portal_api.reporting import estimate
 from portal_api.reporting.invoice_lines import find_line, fresh_invoice_preview, line_quantity
-from portal_api.reporting.meter_test_customer import TestSubscription, ensure_test_subscription
+from portal_api.reporting.meter_test_customer import MeterTestSubscription, ensure_test_subscription
 from portal_api.reporting.models import UsageReport
 from portal_api.reporting.reporter import UsageReporter
 from portal_api.reporting.schemas import (
@@ -59,6 +59,7 @@ from portal_api.reporting.schemas import (
     MeterTestOut,
     OurSide,
     StripeSide,
+    SyntheticEventOut,
 )
 from portal_api.reporting.targets import REPORTABLE_STATUSES
 from portal_api.stripe_client import StripeAuthFailed, StripeGateway
@@ -86,7 +87,9 @@ async def test_event_for(database: Database, meter_id: str) -> MeterTestEventOut
     async with database.read() as session:
         meter = await get_meter(session, meter_id)  # 404 meter_not_found
     try:
-        return MeterTestEventOut(meter_id=meter.id, event=derived_event(meter), reason=None)
+        return MeterTestEventOut(
+            meter_id=meter.id, event=SyntheticEventOut.of(derived_event(meter)), reason=None
+        )
     except NoMatchingEvent as exc:
         return MeterTestEventOut(meter_id=meter.id, event=None, reason=str(exc))
 
@@ -156,7 +159,7 @@ class MeterTest:
         await self._check_price(gateway, config, meter)
         out.currency = price.get("currency")
         event = self._check_event(meter, body, live=out.mode == "live")
-        out.event = event
+        out.event = SyntheticEventOut.of(event)
         if out.mode == "live":
             subscription, item_id = await self._check_subscription(gateway, meter, body)
             out.subscription_id = subscription.stripe_subscription_id
@@ -310,7 +313,7 @@ class MeterTest:
         self._ok("event", detail + (" (not sent in live mode)" if live else ""))
         return event
 
-    async def _check_test_subscription(self, gateway: StripeGateway, meter: Meter) -> TestSubscription:
+    async def _check_test_subscription(self, gateway: StripeGateway, meter: Meter) -> MeterTestSubscription:
         try:
             test = await ensure_test_subscription(self.database, gateway, meter.stripe_price_id)
         except PortalError as exc:

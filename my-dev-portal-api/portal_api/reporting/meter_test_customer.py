@@ -30,7 +30,7 @@ MARKER = "portal_meter_test"
 
 
 @dataclass(frozen=True)
-class TestSubscription:
+class MeterTestSubscription:
     subscription: Subscription  # our mirror, owned by the system user
     item_id: str  # the Stripe subscription item with the meter's price
     customer_created: bool
@@ -69,7 +69,7 @@ async def _stripe_customer(gateway: StripeGateway, known: str | None) -> tuple[d
 
 async def ensure_test_subscription(
     database: Database, gateway: StripeGateway, price_id: str
-) -> TestSubscription:
+) -> MeterTestSubscription:
     """The Meter Test's subscription to `price_id` (made, with its customer, when there is none to reuse)."""
     async with database.write() as session:
         await ensure_meter_test_user(session)
@@ -88,7 +88,7 @@ async def ensure_test_subscription(
         await billing.link_customer(session, METER_TEST_USER_ID, customer)
         mirrored = await billing.sync_subscription(session, subscription, user_id=METER_TEST_USER_ID)
     assert mirrored is not None  # synced with its owner given
-    return TestSubscription(
+    return MeterTestSubscription(
         subscription=mirrored,
         item_id=_item_with(subscription, price_id) or "",
         customer_created=customer_created,

@@ -32,9 +32,26 @@ class MeterTestIn(BaseModel):
     )
 
 
+class SyntheticEventOut(BaseModel):
+    """The Meter Test's synthetic call, as sent (or to be sent) for its own customer."""
+
+    route: str
+    method: str
+    status: int | None
+    weight: int
+    company: str | None
+    request_headers: dict[str, Any]
+    response_headers: dict[str, Any]
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: MeterTestEvent | None) -> SyntheticEventOut | None:
+        return None if event is None else cls.model_validate(event.model_dump())
+
+
 class MeterTestEventOut(BaseModel):
     meter_id: str
-    event: MeterTestEvent | None = Field(description="An event the meter's filters accept, or null")
+    event: SyntheticEventOut | None = Field(description="An event the meter's filters accept, or null")
     reason: str | None = Field(description="Why no event can match the filters, when none can")
 
 
@@ -68,8 +85,8 @@ class MeterTestOut(BaseModel):
         description="test: a synthetic event for the Meter Test's own customer and subscription; live: "
         "nothing is sent, an existing subscription's invoice preview is compared with our ledger"
     )
-    event: MeterTestEvent | None = Field(
-        default=None, description="The synthetic event sent (or that would be)"
+    event: SyntheticEventOut | None = Field(
+        default=None, description="The synthetic event sent (in live mode: the one that would be)"
     )
     subscription_id: str | None = None
     subscription_item_id: str | None = None
