@@ -41,7 +41,7 @@ def _figure(label: str, ours: rx.Var[str] | str, theirs: rx.Var[str] | str) -> r
 
 
 def _event_input(label: str, name: str, value: rx.Var[str] | str, **props) -> rx.Component:
-    field_id = "meter-test-" + name.removeprefix("event_").replace("_", "-")
+    field_id = "meter-test-event-" + name.removeprefix("event_").replace("_", "-")
     return rx.vstack(
         rx.el.label(rx.text(label, size="1", weight="medium"), html_for=field_id),
         rx.input(
@@ -58,7 +58,7 @@ def _event_input(label: str, name: str, value: rx.Var[str] | str, **props) -> rx
 
 
 def _event_json(label: str, name: str, value: rx.Var[str] | str) -> rx.Component:
-    field_id = "meter-test-" + name.removeprefix("event_").replace("_", "-")
+    field_id = "meter-test-event-" + name.removeprefix("event_").replace("_", "-")
     return rx.vstack(
         rx.el.label(rx.text(label, size="1", weight="medium"), html_for=field_id),
         rx.text_area(
