@@ -71,7 +71,9 @@ def _set_cookies(response: httpx.Response) -> dict[str, SimpleCookie]:
 
 
 async def _code(token: str = "tok_login", browser: str = BROWSER_ID) -> str:
-    return await session_cookie.hand_off(token, browser_cookie=browser, session_expires_at=SESSION_ENDS)
+    # The session ends a week from now (not from when this module was imported, minutes ago in a full run).
+    ends = datetime.now(UTC) + timedelta(days=7)
+    return await session_cookie.hand_off(token, browser_cookie=browser, session_expires_at=ends)
 
 
 async def _establish(code: str, next_path: str = "/dashboard", browser: str = BROWSER_ID) -> httpx.Response:
