@@ -142,7 +142,7 @@ class Settings(BaseSettings):
     usage_price_cache_seconds: float = 300.0
 
     # -- usage reporting (REPORTING_*) -----------------------------------------------------------------
-    # The hourly job; off means usage is only reported by `portal-api backfill` or the Meter Test.
+    # The hourly job; off means usage is reported only on demand (Report now, `portal-api report`, backfill).
     reporting_enabled: bool = True
     # Minute past each hour the job runs (the worker also runs once shortly after it starts).
     reporting_cron_minute: int = 5

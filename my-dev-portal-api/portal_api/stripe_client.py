@@ -86,6 +86,18 @@ def customer_idempotency_key(user_id: str, *, replaces: str | None = None) -> st
     return f"customer:{user_id}" if replaces is None else f"customer:{user_id}:replaces:{replaces}"
 
 
+def meter_test_customer_idempotency_key(*, replaces: str | None = None) -> str:
+    """One Meter Test customer per Stripe account; one more after it was deleted (or the key moved to another
+    account, where the old id does not exist)."""
+    return "meter_test_customer" if replaces is None else f"meter_test_customer:replaces:{replaces}"
+
+
+def meter_test_subscription_idempotency_key(customer_id: str, price_id: str, earlier: int) -> str:
+    """`earlier` counts the customer's subscriptions to the price Stripe already has (ended ones included),
+    so a retry reuses the subscription being made and a replacement of an ended one is a new one."""
+    return f"meter_test_subscription:{customer_id}:{price_id}:{earlier}"
+
+
 def checkout_idempotency_key(user_id: str, price_id: str, customer_id: str, attempt: str) -> str:
     """`attempt` distinguishes deliberate new sessions: a client-supplied Idempotency-Key or the current
     window (see CHECKOUT_IDEMPOTENCY_WINDOW_SECONDS), which the checkout service prefixes with a count of
@@ -284,6 +296,24 @@ class StripeGateway:
         )
         return as_dict(customer)
 
+    async def create_meter_test_customer(
+        self, *, user_id: str, name: str, replaces: str | None = None
+    ) -> dict[str, Any]:
+        """The Meter Test's own customer (no email: Stripe sends it nothing), marked in its metadata."""
+        params: dict[str, Any] = {
+            "name": name,
+            "description": "Made by the developer portal's Meter Test; bills no one (test mode only)",
+            "metadata": {"user_id": user_id, "portal_meter_test": "true"},
+        }
+        key = meter_test_customer_idempotency_key(replaces=replaces)
+        customer = await self._call(
+            "customer",
+            lambda: self._client.v1.customers.create_async(
+                cast(Any, params), options={"idempotency_key": key}
+            ),
+        )
+        return as_dict(customer)
+
     async def find_customer_by_email(self, email: str) -> dict[str, Any] | None:
         """The newest customer with exactly this email (Stripe's list filter is case-sensitive), or None."""
         page = as_dict(
@@ -368,6 +398,42 @@ class StripeGateway:
             "subscription",
             lambda: self._client.v1.subscriptions.update_async(
                 subscription_id, cast(Any, body), options={"idempotency_key": idempotency_key}
+            ),
+        )
+        return normalize_subscription(as_dict(subscription))
+
+    async def subscriptions_with_price(self, customer_id: str, price_id: str) -> list[dict[str, Any]]:
+        """The customer's subscriptions (ended ones included) that have `price_id`, newest first."""
+        params: dict[str, Any] = {
+            "customer": checked_id("customer", customer_id),
+            "price": checked_id("price", price_id),
+            "status": "all",
+            "limit": PAGE_SIZE,
+        }
+        page = as_dict(
+            await self._call(
+                "subscriptions", lambda: self._client.v1.subscriptions.list_async(cast(Any, params))
+            )
+        )
+        found = [normalize_subscription(dict(s)) for s in page.get("data") or []]
+        return sorted(found, key=lambda s: s.get("created") or 0, reverse=True)
+
+    async def create_meter_test_subscription(
+        self, *, customer_id: str, price_id: str, earlier: int
+    ) -> dict[str, Any]:
+        """A subscription of the Meter Test's customer to the meter's price alone (a metered price: nothing
+        is due at the start, so no payment method is needed), marked in its metadata."""
+        params: dict[str, Any] = {
+            "customer": customer_id,
+            "items": [{"price": price_id}],
+            "metadata": {"portal_meter_test": "true"},
+            "expand": ["items.data.price.product"],
+        }
+        key = meter_test_subscription_idempotency_key(customer_id, price_id, earlier)
+        subscription = await self._call(
+            "subscription",
+            lambda: self._client.v1.subscriptions.create_async(
+                cast(Any, params), options={"idempotency_key": key}
             ),
         )
         return normalize_subscription(as_dict(subscription))

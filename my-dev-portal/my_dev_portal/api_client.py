@@ -14,8 +14,11 @@ from my_dev_portal.config import get_settings
 
 # The admin console lists this many customers at most (the API's page limit).
 MAX_CUSTOMERS = 200
-# Seconds a Meter Test may take: it ingests an event, reports usage to Stripe and fetches an invoice preview.
+# Seconds a Meter Test may take: it may make its test customer and subscription in Stripe, ingests an event,
+# reports usage to Stripe and fetches an invoice preview.
 METER_TEST_TIMEOUT = 60.0
+# Seconds a "Report now" may take: the reporter sends every closed hour still unreported (with retries).
+REPORT_NOW_TIMEOUT = 120.0
 
 
 class ApiError(Exception):
@@ -71,6 +74,8 @@ MeterCheck = api_models.Check
 MeterTestOurs = api_models.OurSide
 MeterTestStripe = api_models.StripeSide
 MeterTestResult = api_models.MeterTestOut
+MeterTestEvent = api_models.SyntheticEventOut
+MeterTestEventResult = api_models.MeterTestEventOut
 CustomerSubscription = api_models.CustomerSubscriptionOut
 CustomerMeterUsage = api_models.MeterUsageOut
 UsageReportRow = api_models.ReportOut
@@ -151,10 +156,12 @@ class PortalApi(Protocol):
     async def create_meter(self, body: dict[str, Any]) -> Meter: ...
     async def update_meter(self, meter_id: str, body: dict[str, Any]) -> Meter: ...
     async def delete_meter(self, meter_id: str) -> None: ...
-    async def test_meter(self, meter_id: str) -> MeterTestResult: ...
+    async def meter_test_event(self, meter_id: str) -> MeterTestEventResult: ...
+    async def test_meter(self, meter_id: str, event: dict[str, Any] | None = None) -> MeterTestResult: ...
     async def customers(self) -> CustomerList: ...
     async def customer(self, user_id: str) -> AdminCustomerDetail: ...
     async def report_runs(self) -> ReportRunList: ...
+    async def report_now(self, meter_id: str | None = None) -> ReportRun: ...
     async def admin_tokens(self) -> list[AdminToken]: ...
     async def create_admin_token(
         self, name: str, scopes: list[TokenScope] | None = None
@@ -330,10 +337,19 @@ class HttpPortalApi:
     async def delete_meter(self, meter_id: str) -> None:
         await self._request("DELETE", f"/v1/admin/meters/{quote(meter_id, safe='')}")
 
-    async def test_meter(self, meter_id: str) -> MeterTestResult:
+    async def meter_test_event(self, meter_id: str) -> MeterTestEventResult:
+        """The synthetic call the Meter Test would send: one the meter's filters accept (or why none can)."""
+        path = f"/v1/admin/meters/{quote(meter_id, safe='')}/test-event"
+        return parse(MeterTestEventResult, await self._json("GET", path))
+
+    async def test_meter(self, meter_id: str, event: dict[str, Any] | None = None) -> MeterTestResult:
+        """Run the Meter Test; `event` replaces the one the API derives from the meter's filters."""
         path = f"/v1/admin/meters/{quote(meter_id, safe='')}/test"
+        body = {"event": event} if event is not None else {}
         # Meter Test sends a synthetic event, runs the reporter and asks Stripe for a preview: allow for it.
-        response = await self._request("POST", path, json={}, timeout=max(self._timeout, METER_TEST_TIMEOUT))
+        response = await self._request(
+            "POST", path, json=body, timeout=max(self._timeout, METER_TEST_TIMEOUT)
+        )
         return parse(MeterTestResult, response.json())
 
     async def customers(self) -> CustomerList:
@@ -346,6 +362,13 @@ class HttpPortalApi:
 
     async def report_runs(self) -> ReportRunList:
         return parse(ReportRunList, await self._json("GET", "/v1/admin/report-runs"))
+
+    async def report_now(self, meter_id: str | None = None) -> ReportRun:
+        """One run of the usage reporter now, answered when it ends (409 while another one runs)."""
+        body = {"meter_id": meter_id} if meter_id else {}
+        timeout = max(self._timeout, REPORT_NOW_TIMEOUT)
+        response = await self._request("POST", "/v1/admin/report-runs", json=body, timeout=timeout)
+        return parse(ReportRun, response.json())
 
     async def admin_tokens(self) -> list[AdminToken]:
         body = await self._json("GET", "/v1/admin/tokens")

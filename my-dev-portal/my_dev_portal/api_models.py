@@ -384,6 +384,22 @@ class SubscriptionOut(BaseModel):
     items: list[SubscriptionItemOut]
 
 
+class SyntheticEventOut(BaseModel):
+    """
+    The Meter Test's synthetic call, as sent (or to be sent) for its own customer.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    route: str
+    method: str
+    status: int | None
+    weight: int
+    company: str | None
+    request_headers: dict[str, Any]
+    response_headers: dict[str, Any]
+    metadata: dict[str, Any]
+
+
 class Tier(BaseModel):
     model_config = ConfigDict(extra="ignore")
     up_to: int | None
@@ -583,6 +599,13 @@ class MeterList(BaseModel):
     data: list[MeterOut]
 
 
+class MeterTestEventOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    meter_id: str
+    event: SyntheticEventOut | None = Field(..., description="An event the meter's filters accept, or null")
+    reason: str | None = Field(..., description="Why no event can match the filters, when none can")
+
+
 class MeterTestOut(BaseModel):
     model_config = ConfigDict(extra="ignore")
     passed: bool = Field(..., alias="pass")
@@ -590,6 +613,13 @@ class MeterTestOut(BaseModel):
     meter_id: str
     price_id: str
     api_version: str
+    mode: Literal["test", "live"] = Field(
+        ...,
+        description="test: a synthetic event for the Meter Test's own customer and subscription; live: nothing is sent, an existing subscription's invoice preview is compared with our ledger",
+    )
+    event: SyntheticEventOut | None = Field(
+        None, description="The synthetic event sent (in live mode: the one that would be)"
+    )
     subscription_id: str | None = None
     subscription_item_id: str | None = None
     customer_id: str | None = None

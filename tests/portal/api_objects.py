@@ -21,6 +21,7 @@ from my_dev_portal.api_client import (
     CreatedKey,
     CustomerList,
     Meter,
+    MeterTestEventResult,
     MeterTestResult,
     Plan,
     PlanChangePreview,
@@ -294,9 +295,31 @@ def meter_test_result(**fields: Any) -> MeterTestResult:
         "meter_id": "mtr_1",
         "price_id": "price_graduated",
         "api_version": "2020-08-27",
+        "mode": "test",
         "checks": [],
     }
     return build(MeterTestResult, base, fields)
+
+
+def synthetic_event(**fields: Any) -> dict[str, Any]:
+    """The Meter Test's call, as the API sends it (GET .../test-event, and in a result)."""
+    base = {
+        "route": "/v1/search",
+        "method": "GET",
+        "status": 200,
+        "weight": 1,
+        "company": None,
+        "request_headers": {},
+        "response_headers": {},
+        "metadata": {"meter_test": True},
+    }
+    return base | fields
+
+
+def meter_test_event(**fields: Any) -> MeterTestEventResult:
+    """GET /v1/admin/meters/{id}/test-event; `event=None, reason=...` when no call can match."""
+    base = {"meter_id": "mtr_1", "event": synthetic_event(), "reason": None}
+    return build(MeterTestEventResult, base, fields)
 
 
 def customer(**fields: Any) -> dict[str, Any]:

@@ -28,10 +28,12 @@ from my_dev_portal.api_client import (
     CustomerList,
     Meter,
     MeterCoverage,
+    MeterTestEventResult,
     MeterTestResult,
     Plan,
     PlanChangePreview,
     Proration,
+    ReportRun,
     ReportRunList,
     Subscription,
     TokenScope,
@@ -98,6 +100,8 @@ class FakeApi:
         self.meter_list: list[Meter] = []
         self.health: AdminHealth | None = None
         self.test_result: MeterTestResult | None = None
+        self.test_event: MeterTestEventResult = api_objects.meter_test_event()
+        self.report_now_run: ReportRun = ReportRun.model_validate(api_objects.report_run(kind="manual"))
         self.customer_list: CustomerList = api_objects.customer_list()
         self.customer_detail: AdminCustomerDetail | None = None
         self.runs: ReportRunList = api_objects.report_runs()
@@ -301,8 +305,12 @@ class FakeApi:
         self._record("delete_meter", meter_id)
         self.meter_list = [meter for meter in self.meter_list if meter.id != meter_id]
 
-    async def test_meter(self, meter_id: str) -> MeterTestResult:
-        self._record("test_meter", meter_id)
+    async def meter_test_event(self, meter_id: str) -> MeterTestEventResult:
+        self._record("meter_test_event", meter_id)
+        return self.test_event.model_copy(update={"meter_id": meter_id})
+
+    async def test_meter(self, meter_id: str, event: dict[str, Any] | None = None) -> MeterTestResult:
+        self._record("test_meter", meter_id, event)
         assert self.test_result is not None
         return self.test_result
 
@@ -319,6 +327,10 @@ class FakeApi:
     async def report_runs(self) -> ReportRunList:
         self._record("report_runs")
         return self.runs
+
+    async def report_now(self, meter_id: str | None = None) -> ReportRun:
+        self._record("report_now", meter_id)
+        return self.report_now_run
 
     async def admin_tokens(self) -> list[AdminToken]:
         self._record("admin_tokens")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from my_dev_portal.api_client import MAX_CUSTOMERS, ApiError, HttpPortalApi
-from tests.portal.api_objects import admin_token
+from tests.portal.api_objects import admin_token, report_run
 
 BASE = "http://api.test"
 
@@ -44,6 +44,7 @@ async def test_meter_test_reads_pass_and_string_quantities() -> None:
                 "meter_id": "mtr_1",
                 "price_id": "price_1",
                 "api_version": "2020-08-27",
+                "mode": "test",
                 "currency": "usd",
                 "ours": {"usage_quantity": "1500.5", "reported_quantity": "1500", "amount": 1000},
                 "stripe": {"quantity": "1500", "amount": 1000, "amount_due": 1000},
@@ -53,11 +54,38 @@ async def test_meter_test_reads_pass_and_string_quantities() -> None:
         )
 
     result = await client(handler).test_meter("mtr/1")
+    await client(handler).test_meter("mtr_1", {"route": "/v1/search"})
     assert seen[0].method == "POST" and seen[0].url.raw_path == b"/v1/admin/meters/mtr%2F1/test"
     assert json.loads(seen[0].content) == {}
+    assert json.loads(seen[1].content) == {"event": {"route": "/v1/search"}}
     # Decimals stay the strings the API sends; the page formats them (prices.format_count).
     assert result.passed and result.ours and result.ours.usage_quantity == "1500.5"
     assert result.stripe and result.stripe.quantity == "1500"
+
+
+async def test_meter_test_event_is_read_from_its_route() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.raw_path) == ("GET", b"/v1/admin/meters/mtr%2F1/test-event")
+        return httpx.Response(200, json={"meter_id": "mtr/1", "event": None, "reason": "route is /a and /b"})
+
+    prepared = await client(handler).meter_test_event("mtr/1")
+
+    assert prepared.event is None and prepared.reason == "route is /a and /b"
+
+
+async def test_report_now_posts_and_reads_the_run() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json=report_run(kind="manual", sent=4, planned=4))
+
+    run = await client(handler).report_now()
+    await client(handler).report_now("mtr_1")
+
+    assert (seen[0].method, seen[0].url.path) == ("POST", "/v1/admin/report-runs")
+    assert json.loads(seen[0].content) == {} and json.loads(seen[1].content) == {"meter_id": "mtr_1"}
+    assert (run.kind, run.sent) == ("manual", 4)
 
 
 async def test_customers_ask_for_a_full_page_and_report_the_total() -> None:

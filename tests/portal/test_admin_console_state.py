@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from my_dev_portal import routes
-from my_dev_portal.api_client import ApiError
+from my_dev_portal.api_client import ApiError, ReportRun
 from my_dev_portal.state.admin import AdminGuardState, AdminOverviewState, lag_text
 from my_dev_portal.state.admin_billing_provider import AdminBillingProviderState
 from my_dev_portal.state.admin_customers import AdminCustomersState, customer_view
@@ -308,6 +308,41 @@ async def test_report_runs_failure_is_explained(fake_api: FakeApi, state) -> Non
     )
     await run(AdminReportRunsState.load, page)
     assert page.loaded and page.error == "Report runs could not be loaded: Something went wrong on our side"
+
+
+async def report_runs_page(state) -> AdminReportRunsState:
+    page = await signed_in_admin(
+        await state(AdminReportRunsState, url="/admin/report-runs", token="tok_admin")
+    )
+    await run(AdminReportRunsState.load, page)
+    return page
+
+
+async def test_report_now_runs_the_reporter_shows_the_outcome_and_reloads(fake_api: FakeApi, state) -> None:
+    fake_api.report_now_run = ReportRun.model_validate(
+        report_run(id="rrun_9", kind="manual", status="succeeded", planned=4, sent=4, corrections=1)
+    )
+    page = await report_runs_page(state)
+    fake_api.calls.clear()
+
+    events = await run(AdminReportRunsState.report_now, page)
+
+    assert fake_api.called("report_now") == [(None,)]
+    assert not page.reporting
+    assert page.report_outcome == "Run rrun_9 succeeded: 4 sent of 4 planned, 1 corrections."
+    assert page.report_color == "green"
+    assert events == [AdminReportRunsState.load]  # the list shows the new run
+
+
+async def test_report_now_while_a_run_is_in_progress_says_so(fake_api: FakeApi, state) -> None:
+    message = "A report run (hourly run rrun_1, started 17:05:00 UTC) is in progress in this process"
+    fake_api.fail["report_now"] = ApiError(409, "report_run_in_progress", message)
+    page = await report_runs_page(state)
+
+    await run(AdminReportRunsState.report_now, page)
+
+    assert not page.reporting and page.report_color == "orange"
+    assert page.report_outcome == f"Report now did not run: {message}"
 
 
 # --- tokens ---------------------------------------------------------------------------------------

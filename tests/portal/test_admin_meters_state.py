@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import pytest
+
 from my_dev_portal import routes
 from my_dev_portal.api_client import ApiError
 from my_dev_portal.state.admin_filters import JSON_SHAPE_HINT
@@ -13,7 +15,7 @@ from my_dev_portal.state.admin_meter_form import CHARGE_BY_FROM_PRICE, MeterForm
 from my_dev_portal.state.admin_meter_test import MeterTestState
 from my_dev_portal.state.admin_meters import AdminMetersState
 from my_dev_portal.state.auth import AuthState
-from tests.portal.api_objects import meter, meter_test_result, plan, tier
+from tests.portal.api_objects import meter, meter_test_event, meter_test_result, plan, synthetic_event, tier
 from tests.portal.fakes import FakeApi, redirect_path, run, signed_in_admin
 
 PLANS = [
@@ -437,15 +439,106 @@ async def test_deleting_the_meter_on_screen_closes_its_form_and_its_test_result(
     delete = await meters_page(state, fake_api, MeterDeleteState)
     form, test = await delete.get_state(MeterFormState), await delete.get_state(MeterTestState)
     await run(MeterFormState.edit_meter, form, "mtr_1")
-    await run(MeterTestState.run_test, test, "mtr_1")
-    assert form.form_open and test.test_ran
+    await run(MeterTestState.prepare_test, test, "mtr_1")
+    await run(MeterTestState.run_test, test)
+    assert form.form_open and test.test_ran and test.event_open
     await run(MeterDeleteState.ask_delete, delete, "mtr_2", "Logins")
     await run(MeterDeleteState.delete_confirmed, delete)
     assert form.form_open and test.test_ran  # another meter: both stay
     await run(MeterDeleteState.ask_delete, delete, "mtr_1", "Item reads")
     await run(MeterDeleteState.delete_confirmed, delete)
-    assert (form.form_open, form.editing_id, test.test_ran) == (False, "", False)
+    assert (form.form_open, form.editing_id, test.test_ran, test.event_open) == (False, "", False, False)
     assert [row.id for row in delete.meters] == []
+
+
+async def test_meter_test_shows_the_call_derived_from_the_filters_before_running(
+    fake_api: FakeApi, state
+) -> None:
+    fake_api.meter_list = [meter(id="mtr_1", name="Searches")]
+    fake_api.test_event = meter_test_event(
+        event=synthetic_event(request_headers={"x-tier": "gold"}, metadata={"meter_test": True})
+    )
+    page = await meters_page(state, fake_api, MeterTestState)
+
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+
+    assert fake_api.called("meter_test_event") == [("mtr_1",)] and fake_api.called("test_meter") == []
+    assert page.event_open and page.event_meter_name == "Searches" and not page.event_loading
+    assert (page.event_method, page.event_route, page.event_status, page.event_weight) == (
+        "GET",
+        "/v1/search",
+        "200",
+        "1",
+    )
+    assert page.event_request_headers == '{"x-tier": "gold"}'
+    assert page.event_metadata == '{"meter_test": true}' and page.event_response_headers == ""
+    assert page.event_reason == "" and not page.test_ran
+
+
+async def test_an_unedited_call_lets_the_api_derive_it_and_an_edited_one_is_sent(
+    fake_api: FakeApi, state
+) -> None:
+    fake_api.meter_list = [meter(id="mtr_1", name="Searches")]
+    fake_api.test_result = meter_test_result()
+    page = await meters_page(state, fake_api, MeterTestState)
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+
+    await run(MeterTestState.run_test, page)
+    await run(MeterTestState.set_event_field, page, "event_route", "/v1/search/deep")
+    await run(MeterTestState.set_event_field, page, "event_method", "post")
+    await run(MeterTestState.set_event_field, page, "event_status", "")
+    await run(MeterTestState.set_event_field, page, "event_metadata", '{"plan": "pro"}')
+    await run(MeterTestState.run_test, page)
+
+    [(_, unedited), (_, edited)] = fake_api.called("test_meter")
+    assert unedited is None
+    assert edited == {
+        "route": "/v1/search/deep",
+        "method": "POST",
+        "status": None,
+        "weight": 1,
+        "company": None,
+        "request_headers": {},
+        "response_headers": {},
+        "metadata": {"plan": "pro"},
+    }
+    await run(MeterTestState.reset_event, page)
+    assert (page.event_route, page.event_method, page.event_status) == ("/v1/search", "GET", "200")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("event_status", "abc", "Status: a code from 100 to 599, or empty for none"),
+        ("event_status", "700", "Status: a code from 100 to 599, or empty for none"),
+        ("event_weight", "-1", "Weight: a whole number, 0 or more"),
+        ("event_metadata", "{not json", 'Metadata: a JSON object, like {"plan": "pro"}'),
+        ("event_request_headers", "[1, 2]", 'Request headers: a JSON object, like {"plan": "pro"}'),
+    ],
+)
+async def test_an_edited_call_that_cannot_be_sent_is_explained_in_place(
+    fake_api: FakeApi, state, field: str, value: str, error: str
+) -> None:
+    page = await meters_page(state, fake_api, MeterTestState)
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+    await run(MeterTestState.set_event_field, page, field, value)
+
+    await run(MeterTestState.run_test, page)
+
+    assert page.event_error == error and fake_api.called("test_meter") == []
+    await run(MeterTestState.set_event_field, page, field, "")
+    assert page.event_error == ""
+
+
+async def test_filters_no_call_can_match_are_explained_before_running(fake_api: FakeApi, state) -> None:
+    reason = "No event can match this meter's filters: route is /a and route is /b cannot all hold at once"
+    fake_api.test_event = meter_test_event(event=None, reason=reason)
+    page = await meters_page(state, fake_api, MeterTestState)
+
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+
+    assert page.event_open and page.event_reason == reason
+    assert (page.event_route, page.event_method, page.event_status) == ("/meter-test", "GET", "")
 
 
 async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, state) -> None:
@@ -459,16 +552,23 @@ async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, st
         difference=0,
         checks=[
             {"name": "stripe_connection", "ok": True, "detail": "connected"},
+            {"name": "event", "ok": True, "detail": "GET /v1/search -> 200"},
+            {"name": "subscription", "ok": True, "detail": "the Meter Test's own subscription"},
+            {"name": "report", "ok": True, "detail": "1 report(s) sent"},
             {"name": "invoice_preview", "ok": True, "detail": "as we compute"},
         ],
     )
     page = await meters_page(state, fake_api, MeterTestState)
-    events = await run(MeterTestState.run_test, page, "mtr_1")
-    assert fake_api.called("test_meter") == [("mtr_1",)]
-    assert page.test_ran and page.test_passed and page.testing_id == ""
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+    events = await run(MeterTestState.run_test, page)
+    assert fake_api.called("test_meter") == [("mtr_1", None)]
+    assert page.test_ran and page.test_passed and page.testing_id == "" and not page.test_live
     assert page.test_meter_name == "Item reads"
     assert [(c.name, c.ok) for c in page.test_checks] == [
         ("Stripe connection", True),
+        ("Test event matches the filters", True),
+        ("Test customer and subscription", True),
+        ("Usage reported to the test subscription", True),
         ("Invoice preview matches", True),
     ]
     assert (page.test_usage, page.test_stripe_usage) == ("1,500", "1,500")
@@ -476,27 +576,45 @@ async def test_meter_test_pass_shows_checks_and_both_sides(fake_api: FakeApi, st
     assert redirect_path(events) is None
 
 
+async def test_a_live_mode_result_says_nothing_was_sent(fake_api: FakeApi, state) -> None:
+    fake_api.test_result = meter_test_result(mode="live", subscription_id="sub_9", customer_id="cus_9")
+    page = await meters_page(state, fake_api, MeterTestState)
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+
+    await run(MeterTestState.run_test, page)
+
+    assert page.test_ran and page.test_live and page.test_subscription == "sub_9"
+
+
 async def test_meter_test_failure_says_why(fake_api: FakeApi, state) -> None:
     fake_api.test_result = meter_test_result(
         **{
             "pass": False,
-            "reason": "No active subscription has the meter's price price_graduated",
-            "checks": [{"name": "subscription", "ok": False, "detail": "No active subscription"}],
+            "reason": "the event given does not match this meter's filters: it fails route is /v1/search",
+            "checks": [{"name": "event", "ok": False, "detail": "it fails route is /v1/search"}],
         }
     )
     page = await meters_page(state, fake_api, MeterTestState)
-    await run(MeterTestState.run_test, page, "mtr_1")
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+    await run(MeterTestState.run_test, page)
     assert page.test_ran and not page.test_passed
-    assert page.test_reason.startswith("No active subscription")
+    assert page.test_reason.startswith("the event given does not match")
     assert (page.test_amount, page.test_difference) == ("—", "—")
 
 
 async def test_meter_test_that_cannot_run_is_explained(fake_api: FakeApi, state) -> None:
-    fake_api.fail["test_meter"] = ApiError(404, "meter_not_found", "There is no meter mtr_9")
     page = await meters_page(state, fake_api, MeterTestState)
-    await run(MeterTestState.run_test, page, "mtr_9")
+    fake_api.fail["meter_test_event"] = ApiError(404, "meter_not_found", "There is no meter mtr_9")
+    await run(MeterTestState.prepare_test, page, "mtr_9")
+    assert (
+        not page.event_open and page.test_error == "Meter Test could not be prepared: There is no meter mtr_9"
+    )
+    del fake_api.fail["meter_test_event"]
+    fake_api.fail["test_meter"] = ApiError(502, "upstream_error", "The billing provider did not answer")
+    await run(MeterTestState.prepare_test, page, "mtr_1")
+    await run(MeterTestState.run_test, page)
     assert not page.test_ran and page.testing_id == ""
-    assert page.test_error == "Meter Test could not run: There is no meter mtr_9"
+    assert page.test_error == "Meter Test could not run: The billing provider did not answer"
 
 
 async def test_losing_admin_rights_shows_admins_only(fake_api: FakeApi, state) -> None:
@@ -516,6 +634,8 @@ async def test_expired_session_goes_to_login(fake_api: FakeApi, state) -> None:
 async def test_non_admins_ask_nothing_of_the_admin_api(fake_api: FakeApi, state) -> None:
     page = await state(AdminMetersState, url="/admin/meters", token="tok_user")
     assert await run(AdminMetersState.load, page) == []
-    await run(MeterTestState.run_test, await page.get_state(MeterTestState), "mtr_1")
+    test = await page.get_state(MeterTestState)
+    await run(MeterTestState.prepare_test, test, "mtr_1")
+    await run(MeterTestState.run_test, test)
     await run(MeterFormState.save_meter, await page.get_state(MeterFormState))
     assert fake_api.calls == []

@@ -13,6 +13,9 @@ fall back to the user or company id: a call the gateway should have refused bill
 lists it with the reason. A key of a customer who has not subscribed yet still counts toward their usage
 (the dashboard shows it); no one bills it, since there is no subscription item to report it on, and usage
 from before a subscription starts is never reported into it.
+
+Only the Meter Test's own events are attributed to a system user (accounts/system_users.py); any other event
+naming one (its id, or the Meter Test's Stripe customer as company) stays unattributed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.accounts.models import User
+from portal_api.accounts.system_users import is_system_user
 from portal_api.billing.models import Customer
 from portal_api.config import Settings
 from portal_api.keys.service import hash_key
@@ -34,7 +38,7 @@ from portal_api.keys.verify import (
     KeyVerifier,
     judge,
 )
-from portal_api.metering.events import NormalizedEvent
+from portal_api.metering.events import METER_TEST_SOURCE, NormalizedEvent
 from portal_api.metering.models import CollectorCompany, CollectorUser
 
 REFUSED_KEY = "refused_key"
@@ -130,5 +134,8 @@ async def attribute(
             event.user_id, event.attributed_by = users[event.external_user_id], "user_id"
         elif event.company_id and event.company_id in companies:
             event.user_id, event.attributed_by = companies[event.company_id], "company_id"
+        if is_system_user(event.user_id) and event.source != METER_TEST_SOURCE:
+            # Real traffic naming a system user (its id, the Meter Test's Stripe customer) bills no one.
+            event.user_id, event.attributed_by = None, None
         event.api_key_secret = None  # the raw key is not needed (nor kept) past this point
     return refused

@@ -13,6 +13,8 @@ SECRET_HEADERS = frozenset(
     {"authorization", "cookie", "set-cookie", "x-api-key", "x-moesif-application-id", "proxy-authorization"}
 )
 REDACTED = "[redacted]"
+# The source of the Meter Test's synthetic events, the only ones billed to its system customer.
+METER_TEST_SOURCE = "meter_test"
 
 
 @dataclass(slots=True)

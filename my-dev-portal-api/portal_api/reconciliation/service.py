@@ -6,7 +6,8 @@ job re-reads Stripe and repairs local rows by calling the billing service's own 
 same change a delivered webhook would have made. Each customer is read, compared with Stripe (no transaction
 open), then repaired in one short write of its own: one failure is recorded in the run's errors and the run
 goes on. An id Stripe does not know is recorded, never
-repaired (a Stripe key pointing at the wrong account must not cancel every subscription).
+repaired (a Stripe key pointing at the wrong account must not cancel every subscription). The Meter Test's
+customer (a system user, made in Stripe test mode) is left to the Meter Test, which re-reads it each run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal_api.accounts.system_users import SYSTEM_USER_IDS
 from portal_api.billing import service as billing
 from portal_api.billing.models import Customer, Subscription
 from portal_api.core.changes import announce
@@ -170,7 +172,9 @@ async def run_reconciliation(
     async with database.read() as session:
         customers = list(
             await session.scalars(
-                select(Customer).where(Customer.deleted_at.is_(None)).order_by(Customer.created_at)
+                select(Customer)
+                .where(Customer.deleted_at.is_(None), Customer.user_id.not_in(sorted(SYSTEM_USER_IDS)))
+                .order_by(Customer.created_at)
             )
         )
     tally = Tally()

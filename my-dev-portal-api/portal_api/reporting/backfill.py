@@ -21,6 +21,17 @@ def parse_moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def closed_hours(
+    reporter: UsageReporter, start: datetime, end: datetime, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The closed hours [since, until) within [start, end); ValueError when there is none."""
+    until = min(hour_of(end), reporter.closed_until(now or utcnow()))
+    since = hour_of(start)
+    if until <= since:
+        raise ValueError(f"nothing to report: no closed hour in [{since.isoformat()}, {until.isoformat()})")
+    return since, until
+
+
 async def backfill(
     reporter: UsageReporter,
     start: datetime,
@@ -32,10 +43,7 @@ async def backfill(
     now: datetime | None = None,
 ) -> RunResult:
     """Report the closed hours in [start, end); ValueError when there is none. `stop` ends it cleanly."""
-    until = min(hour_of(end), reporter.closed_until(now or utcnow()))
-    since = hour_of(start)
-    if until <= since:
-        raise ValueError(f"nothing to report: no closed hour in [{since.isoformat()}, {until.isoformat()})")
+    since, until = closed_hours(reporter, start, end, now)
     return await reporter.run(
         kind="backfill", since=since, until=until, meter_id=meter_id, progress=progress, stop=stop
     )

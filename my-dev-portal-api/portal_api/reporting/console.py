@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal_api.accounts.models import User
+from portal_api.accounts.system_users import SYSTEM_USER_IDS, is_system_user
 from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription
 from portal_api.errors import NotFound
@@ -95,12 +96,16 @@ async def _customer(
 
 
 async def list_customers(session: AsyncSession, *, limit: int, offset: int) -> CustomerList:
+    """Customers are people with a subscription: system users (the Meter Test's customer) are left out."""
     has_subscription = select(Subscription.user_id).distinct()
-    total = await session.scalar(select(func.count()).select_from(User).where(User.id.in_(has_subscription)))
+    people = User.id.not_in(sorted(SYSTEM_USER_IDS))
+    total = await session.scalar(
+        select(func.count()).select_from(User).where(User.id.in_(has_subscription), people)
+    )
     users = list(
         await session.scalars(
             select(User)
-            .where(User.id.in_(has_subscription))
+            .where(User.id.in_(has_subscription), people)
             .order_by(User.created_at, User.id)
             .limit(limit)
             .offset(offset)
@@ -115,7 +120,7 @@ async def list_customers(session: AsyncSession, *, limit: int, offset: int) -> C
 
 
 async def customer_detail(session: AsyncSession, user_id: str) -> CustomerDetail:
-    user = await session.get(User, user_id)
+    user = None if is_system_user(user_id) else await session.get(User, user_id)
     subscription = await billing.current_subscription(session, user_id) if user is not None else None
     if user is None or subscription is None:
         raise NotFound(f"There is no customer {user_id}", code="customer_not_found")

@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from portal_api.accounts.system_users import SYSTEM_USER_IDS
 from portal_api.reporting.models import ReportRun, ReportStatus, UsageReport
 
 
@@ -70,9 +71,11 @@ def claimable(run_id: str, now: datetime, stale_after: timedelta) -> Any:
 
 
 def _scope(query: Any, subscription_item_ids: Sequence[str] | None) -> Any:
+    """The run's rows: those of the items it names, else everyone's but the system users' (the Meter Test
+    sends its own customer's rows itself, and in live mode they could not be sent at all)."""
     if subscription_item_ids is not None:
-        query = query.where(UsageReport.subscription_item_id.in_(list(subscription_item_ids)))
-    return query
+        return query.where(UsageReport.subscription_item_id.in_(list(subscription_item_ids)))
+    return query.where(UsageReport.user_id.not_in(sorted(SYSTEM_USER_IDS)))
 
 
 async def expire_unconfirmed(
@@ -171,9 +174,12 @@ async def record_outcomes(session: AsyncSession, updates: Sequence[dict[str, Any
 
 async def oldest_unconfirmed_hour(session: AsyncSession) -> datetime | None:
     """The oldest hour with a report still to be confirmed by Stripe (expired ones need a person: they
-    are listed in the run's errors instead of holding the lag up forever)."""
+    are listed in the run's errors instead of holding the lag up forever). Real customers' only."""
     return await session.scalar(
-        select(func.min(UsageReport.hour)).where(UsageReport.status.in_(ReportStatus.UNFINISHED))
+        select(func.min(UsageReport.hour)).where(
+            UsageReport.status.in_(ReportStatus.UNFINISHED),
+            UsageReport.user_id.not_in(sorted(SYSTEM_USER_IDS)),
+        )
     )
 
 

@@ -32,7 +32,7 @@ from portal_api.billing_provider.connection import StripeConnection
 from portal_api.config import Settings
 from portal_api.core.metrics import count_report_run, observe_report_lag
 from portal_api.db import Database, utcnow
-from portal_api.errors import PortalError
+from portal_api.errors import Conflict, PortalError
 from portal_api.metering.rollups import HOUR, hour_of
 from portal_api.reporting import ledger
 from portal_api.reporting.ledger import ClaimedRow
@@ -52,6 +52,26 @@ CLAIM_CHUNK = 400
 FLUSH_EVERY = 200
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """A run over every customer in progress in this process (the hourly job, a backfill, report now)."""
+
+    kind: str
+    started_at: datetime
+    run_id: str | None = None
+
+
+class ReportRunInProgress(Conflict):
+    code = "report_run_in_progress"
+
+    def __init__(self, active: ActiveRun) -> None:
+        which = f"{active.kind} run {active.run_id}" if active.run_id else f"{active.kind} run"
+        super().__init__(
+            f"A report run ({which}, started {active.started_at:%H:%M:%S} UTC) is in progress in this "
+            "process; wait for it to end (Report runs shows it), then try again"
+        )
 
 
 @dataclass
@@ -90,6 +110,13 @@ class UsageReporter:
         self._database = database
         self.settings = settings
         self._stripe = stripe
+        # Runs over every customer in progress in this process, by a token of each. Other processes'
+        # runs are no concern here: ledger claims keep any two runs from sending the same row.
+        self._active: dict[object, ActiveRun] = {}
+
+    def active_run(self) -> ActiveRun | None:
+        """The oldest run over every customer in progress in this process, if any."""
+        return next(iter(self._active.values()), None)
 
     @property
     def _stale_after(self) -> timedelta:
@@ -117,20 +144,59 @@ class UsageReporter:
         include_open_hour: bool = False,
         progress: Progress | None = None,
         stop: asyncio.Event | None = None,
+        refuse_if_busy: bool = False,
     ) -> RunResult:
         """Report usage of closed hours in [since, until) (default: the lookback window) and send what is due.
 
         `subscription_item_ids` limits the run to those items (the Meter Test); `include_open_hour` also
         reports the current hour so far (later usage in it becomes a correction). Setting `stop` ends the
-        run early and cleanly (status `interrupted`).
+        run early and cleanly (status `interrupted`). With `refuse_if_busy`, ReportRunInProgress (409) when
+        another run over every customer is in progress in this process (checked and registered before the
+        first await, so two such calls cannot both start).
         """
-        stop = stop or asyncio.Event()
         now = now or utcnow()
+        token = object()
+        if subscription_item_ids is None:
+            if refuse_if_busy and (active := self.active_run()) is not None:
+                raise ReportRunInProgress(active)
+            self._active[token] = ActiveRun(kind=kind, started_at=utcnow())
+        try:
+            return await self._run_registered(
+                token,
+                kind=kind,
+                now=now,
+                since=since,
+                until=until,
+                subscription_item_ids=subscription_item_ids,
+                meter_id=meter_id,
+                include_open_hour=include_open_hour,
+                progress=progress,
+                stop=stop or asyncio.Event(),
+            )
+        finally:
+            self._active.pop(token, None)
+
+    async def _run_registered(
+        self,
+        token: object,
+        *,
+        kind: str,
+        now: datetime,
+        since: datetime | None,
+        until: datetime | None,
+        subscription_item_ids: Sequence[str] | None,
+        meter_id: str | None,
+        include_open_hour: bool,
+        progress: Progress | None,
+        stop: asyncio.Event,
+    ) -> RunResult:
         until = until or (hour_of(now) + HOUR if include_open_hour else self.closed_until(now))
         since = since or until - timedelta(hours=self.settings.reporting_lookback_hours)
         config = await self.stripe_config()
         gateway = self.gateway(config)
         run = await self._start_run(kind, config.api_version, since, until)
+        if token in self._active:
+            self._active[token] = ActiveRun(kind=kind, started_at=self._active[token].started_at, run_id=run)
         result = RunResult(run_id=run, status="running")
         beating = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(run, beating))

@@ -1,4 +1,5 @@
-"""HTTP routes: Meter Test, the customer's upcoming invoice, and the admin console's customers and runs."""
+"""HTTP routes: Meter Test, the customer's upcoming invoice, and the admin console's customers and runs
+(listing them, and report now)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from portal_api.accounts.deps import CurrentUser
 from portal_api.admin.deps import AdminCallerDep
 from portal_api.deps import ReadSession, ServicesDep
 from portal_api.reporting import console, invoices
-from portal_api.reporting.meter_test import run_meter_test
+from portal_api.reporting.meter_test import run_meter_test, test_event_for
+from portal_api.reporting.report_now import report_now
 from portal_api.reporting.schemas import (
     CustomerDetail,
     CustomerList,
+    MeterTestEventOut,
     MeterTestIn,
     MeterTestOut,
+    ReportNowIn,
     ReportRunList,
+    ReportRunOut,
     UpcomingInvoiceOut,
 )
 
@@ -40,6 +45,12 @@ async def test_meter(
         meter_id,
         body or MeterTestIn(),
     )
+
+
+@router.get("/admin/meters/{meter_id}/test-event")
+async def get_meter_test_event(meter_id: str, _: AdminCallerDep, services: ServicesDep) -> MeterTestEventOut:
+    """The synthetic event the Meter Test would send: one the meter's filters accept (or why none can)."""
+    return await test_event_for(services.database, meter_id)
 
 
 @router.get("/invoices/upcoming")
@@ -71,3 +82,14 @@ async def list_report_runs(
     status: Annotated[str | None, Query(max_length=16)] = None,
 ) -> ReportRunList:
     return await console.list_runs(session, limit=limit, status=status)
+
+
+@router.post("/admin/report-runs", status_code=201)
+async def create_report_run(
+    _: AdminCallerDep,
+    services: ServicesDep,
+    body: Annotated[ReportNowIn | None, Body()] = None,
+) -> ReportRunOut:
+    """Report now: one reporter run (closed hours), answered when it ends; 409 while one is in progress."""
+    # No Session: the reporter runs its own units of work between its Stripe calls.
+    return await report_now(services.database, services.usage_reporter, body or ReportNowIn())

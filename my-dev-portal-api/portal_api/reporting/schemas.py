@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from portal_api.metering.meters.matching_event import MeterTestEvent
 from portal_api.metering.meters.metrics import from_milli
 from portal_api.reporting.models import ReportRun, UsageReport
 
@@ -18,22 +19,40 @@ from portal_api.reporting.models import ReportRun, UsageReport
 class MeterTestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    event: MeterTestEvent | None = Field(
+        default=None,
+        description="The synthetic call sent for the Meter Test's own customer (test mode only); default: "
+        "one the meter's filters accept, as GET /v1/admin/meters/{id}/test-event derives it",
+    )
     subscription_id: str | None = Field(
         default=None,
         max_length=255,
-        description="Stripe subscription to test with (default: one with the price)",
+        description="Live mode only: the subscription whose upcoming invoice is compared with our ledger "
+        "(nothing is sent); default: the newest billable one with the meter's price",
     )
-    send_event: bool | None = Field(
-        default=None,
-        description="Ingest one synthetic event for the customer (default: yes with a test-mode key, "
-        "no in live mode)",
-    )
-    route: str = Field(default="/meter-test", min_length=1, max_length=2048)
-    method: str = Field(default="GET", min_length=1, max_length=16)
-    status: int = Field(default=200, ge=100, le=599)
-    weight: int = Field(default=1, ge=0, le=1_000_000)
-    metadata: dict[str, Any] = Field(default_factory=lambda: {"meter_test": True})
-    request_headers: dict[str, Any] = Field(default_factory=dict)
+
+
+class SyntheticEventOut(BaseModel):
+    """The Meter Test's synthetic call, as sent (or to be sent) for its own customer."""
+
+    route: str
+    method: str
+    status: int | None
+    weight: int
+    company: str | None
+    request_headers: dict[str, Any]
+    response_headers: dict[str, Any]
+    metadata: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: MeterTestEvent | None) -> SyntheticEventOut | None:
+        return None if event is None else cls.model_validate(event.model_dump())
+
+
+class MeterTestEventOut(BaseModel):
+    meter_id: str
+    event: SyntheticEventOut | None = Field(description="An event the meter's filters accept, or null")
+    reason: str | None = Field(description="Why no event can match the filters, when none can")
 
 
 class Check(BaseModel):
@@ -62,6 +81,13 @@ class MeterTestOut(BaseModel):
     meter_id: str
     price_id: str
     api_version: str
+    mode: Literal["test", "live"] = Field(
+        description="test: a synthetic event for the Meter Test's own customer and subscription; live: "
+        "nothing is sent, an existing subscription's invoice preview is compared with our ledger"
+    )
+    event: SyntheticEventOut | None = Field(
+        default=None, description="The synthetic event sent (in live mode: the one that would be)"
+    )
     subscription_id: str | None = None
     subscription_item_id: str | None = None
     customer_id: str | None = None
@@ -237,6 +263,18 @@ class ReportRunOut(BaseModel):
             oldest_unreported_hour=row.oldest_unreported_hour,
             errors=json.loads(row.errors or "[]"),
         )
+
+
+class ReportNowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    meter_id: str | None = Field(default=None, max_length=40, description="Only this meter's usage")
+    start: AwareDatetime | None = Field(
+        default=None,
+        alias="from",
+        description="Report the closed hours from here (default: the hourly job's lookback window)",
+    )
+    end: AwareDatetime | None = Field(default=None, alias="to", description="Up to here (default: now)")
 
 
 class ReportRunList(BaseModel):

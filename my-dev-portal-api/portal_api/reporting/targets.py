@@ -4,7 +4,8 @@ A target is a subscription item in a billable status that has (or had, this peri
 meter; the customer's usage of that meter is reported on that item for the hours the item had that price
 (its windows, from the item's price history, billing.models.SubscriptionItemPrice). The billing period
 comes from our mirror of the subscription and is refreshed from Stripe when the mirror says it has ended
-(webhooks may be late).
+(webhooks may be late). Items of system users (the Meter Test's customer) are targets only of runs
+that name them.
 
 After a price swap (Stripe keeps the item and its id), what Stripe bills for the usage of the period
 depends on how usage reaches it:
@@ -32,6 +33,7 @@ import structlog
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal_api.accounts.system_users import SYSTEM_USER_IDS
 from portal_api.billing import service as billing
 from portal_api.billing.models import Subscription, SubscriptionItem, SubscriptionItemPrice
 from portal_api.db import Database
@@ -232,6 +234,9 @@ async def load_targets(
     )
     if subscription_item_ids is not None:
         query = query.where(SubscriptionItem.stripe_item_id.in_(list(subscription_item_ids)))
+    else:
+        # The Meter Test reports its own customer's items (named by id); no other run touches them.
+        query = query.where(Subscription.user_id.not_in(sorted(SYSTEM_USER_IDS)))
     if meter_id is not None:
         query = query.where(Meter.id == meter_id)
     grouped: dict[tuple[str, str], list[Any]] = {}

@@ -1,4 +1,5 @@
-"""The Meter Test result panel: pass/fail, each check, and our usage and amount against Stripe's preview."""
+"""The Meter Test panel: the synthetic call it will send (editable), then pass/fail, each check, and our usage
+and amount against Stripe's preview."""
 
 from __future__ import annotations
 
@@ -39,9 +40,140 @@ def _figure(label: str, ours: rx.Var[str] | str, theirs: rx.Var[str] | str) -> r
     )
 
 
+def _event_input(label: str, name: str, value: rx.Var[str] | str, **props) -> rx.Component:
+    field_id = "meter-test-event-" + name.removeprefix("event_").replace("_", "-")
+    return rx.vstack(
+        rx.el.label(rx.text(label, size="1", weight="medium"), html_for=field_id),
+        rx.input(
+            id=field_id,
+            value=value,
+            on_change=lambda text: S.set_event_field(name, text),  # type: ignore[operator]
+            size="2",
+            width="100%",
+            **props,
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _event_json(label: str, name: str, value: rx.Var[str] | str) -> rx.Component:
+    field_id = "meter-test-event-" + name.removeprefix("event_").replace("_", "-")
+    return rx.vstack(
+        rx.el.label(rx.text(label, size="1", weight="medium"), html_for=field_id),
+        rx.text_area(
+            id=field_id,
+            value=value,
+            on_change=lambda text: S.set_event_field(name, text),  # type: ignore[operator]
+            placeholder="{}",
+            rows="2",
+            width="100%",
+            font_family="var(--code-font-family)",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _event_form() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("The call the Meter Test sends: ", S.event_meter_name, size="4", as_="h2"),
+                rx.spacer(),
+                rx.icon_button(
+                    rx.icon("x", size=16),
+                    on_click=S.dismiss_test,
+                    variant="ghost",
+                    color_scheme="gray",
+                    aria_label="Close the Meter Test",
+                ),
+                align="center",
+                width="100%",
+            ),
+            rx.text(
+                "The test sends this call as its own test customer, never as a real customer, and "
+                "reports it to that customer's subscription in Stripe test mode (made on the first run, "
+                "then reused). It was derived from the meter's filters; edit it to test another call. "
+                "With a live key nothing is sent.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(
+                S.event_reason != "",
+                rx.callout(
+                    S.event_reason,
+                    icon="triangle_alert",
+                    color_scheme="orange",
+                    size="1",
+                    width="100%",
+                    id="meter-test-event-reason",
+                ),
+            ),
+            rx.cond(
+                S.event_loading,
+                rx.hstack(rx.spinner(size="2"), rx.text("Deriving the call…", size="2"), align="center"),
+                rx.vstack(
+                    rx.grid(
+                        _event_input("Method", "event_method", S.event_method),
+                        _event_input("Route", "event_route", S.event_route),
+                        _event_input("Status", "event_status", S.event_status, placeholder="none"),
+                        _event_input("Weight", "event_weight", S.event_weight),
+                        _event_input("Company", "event_company", S.event_company, placeholder="none"),
+                        columns=rx.breakpoints(initial="1", md="5"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.grid(
+                        _event_json(
+                            "Request headers (JSON)", "event_request_headers", S.event_request_headers
+                        ),
+                        _event_json(
+                            "Response headers (JSON)", "event_response_headers", S.event_response_headers
+                        ),
+                        _event_json("Metadata (JSON)", "event_metadata", S.event_metadata),
+                        columns=rx.breakpoints(initial="1", md="3"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        S.event_error != "",
+                        rx.text(S.event_error, size="1", color_scheme="red", id="meter-test-event-error"),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            rx.cond(S.testing_id != "", rx.spinner(size="1"), rx.icon("play", size=14)),
+                            "Run Meter Test",
+                            on_click=S.run_test,
+                            disabled=S.testing_id != "",
+                            color_scheme="green",
+                            id="run-meter-test",
+                        ),
+                        rx.button(
+                            "Reset to the derived call",
+                            on_click=S.reset_event,
+                            variant="soft",
+                            color_scheme="gray",
+                            disabled=S.testing_id != "",
+                        ),
+                        spacing="2",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="meter-test-event",
+    )
+
+
 def meter_test_panel() -> rx.Component:
     return rx.fragment(
         rx.cond(S.test_error != "", error_callout(S.test_error, id="meter-test-error")),
+        rx.cond(S.event_open, _event_form()),
         rx.cond(
             S.test_ran,
             rx.card(
@@ -84,13 +216,27 @@ def meter_test_panel() -> rx.Component:
                     ),
                     rx.cond(
                         S.test_subscription != "",
-                        rx.text(
-                            "Tested with subscription ",
-                            rx.code(S.test_subscription, variant="ghost"),
-                            " of customer ",
-                            rx.code(S.test_customer, variant="ghost"),
-                            size="2",
-                            color_scheme="gray",
+                        rx.cond(
+                            S.test_live,
+                            rx.text(
+                                "Live mode: nothing was sent. Compared subscription ",
+                                rx.code(S.test_subscription, variant="ghost"),
+                                " of customer ",
+                                rx.code(S.test_customer, variant="ghost"),
+                                " with what the hourly report sent.",
+                                size="2",
+                                color_scheme="gray",
+                            ),
+                            rx.text(
+                                "Tested with the Meter Test's own subscription ",
+                                rx.code(S.test_subscription, variant="ghost"),
+                                " of its test customer ",
+                                rx.code(S.test_customer, variant="ghost"),
+                                " (Stripe test mode; it bills no one).",
+                                size="2",
+                                color_scheme="gray",
+                                id="meter-test-subscription",
+                            ),
                         ),
                     ),
                     rx.grid(

@@ -45,12 +45,12 @@ def _meter_row(meter: ObjectVar[MeterView]) -> rx.Component:
                         rx.icon("flask_conical", size=14),
                     ),
                     "Meter Test",
-                    on_click=MeterTestState.run_test(meter.id),  # type: ignore[operator]
+                    on_click=MeterTestState.prepare_test(meter.id),  # type: ignore[operator]
                     disabled=MeterTestState.testing_id != "",
                     size="1",
                     variant="soft",
                     color_scheme="green",
-                    aria_label=f"Run Meter Test of {meter.name}",
+                    aria_label=f"Prepare the Meter Test of {meter.name}",
                     class_name="run-meter-test",
                 ),
                 rx.button(

@@ -49,13 +49,35 @@ def _run_row(run: ObjectVar[RunView]) -> rx.Component:
 def admin_report_runs() -> rx.Component:
     return admin_page(
         "Report runs",
-        "Every run of the usage reporter. Lag is how far the oldest unconfirmed hour is behind now.",
+        "Every run of the usage reporter. Lag is how far the oldest unconfirmed hour is behind now. "
+        "Report now sends every closed hour not in Stripe yet, as the hourly job does.",
         routes.ADMIN_REPORT_RUNS,
         rx.hstack(
             rx.cond(S.lag != "", rx.text("Reporting lag: ", rx.text.strong(S.lag), size="2")),
             rx.spacer(),
+            rx.button(
+                rx.cond(S.reporting, rx.spinner(size="1"), rx.icon("send", size=14)),
+                "Report now",
+                on_click=S.report_now,
+                disabled=S.reporting,
+                size="2",
+                id="report-now",
+                title="Send every closed hour not in Stripe yet, as the hourly job does",
+            ),
             rx.button(rx.icon("refresh_cw", size=14), "Refresh", on_click=S.load, variant="soft", size="2"),
             width="100%",
+        ),
+        rx.cond(
+            S.report_outcome != "",
+            rx.callout(
+                S.report_outcome,
+                icon="info",
+                color_scheme=S.report_color,
+                size="1",
+                width="100%",
+                role="status",
+                id="report-now-outcome",
+            ),
         ),
         rx.cond(S.error != "", error_callout(S.error)),
         rx.cond(

@@ -66,10 +66,46 @@ def run_view(run: ReportRun) -> RunView:
     )
 
 
+def outcome_text(run: ReportRun) -> str:
+    """What "Report now" says when its run ends."""
+    text = f"Run {run.id} {run.status}: {run_view(run).counts}"
+    if run.corrections:
+        text += f", {run.corrections} corrections"
+    return text + "."
+
+
 class AdminReportRunsState(AdminState, rx.State):
     runs: list[RunView] = []
     # How far behind the reporter is, from its latest finished run.
     lag: str = ""
+    # "Report now": running, and what its run did (or why it could not run), in the callout's colour.
+    reporting: bool = False
+    report_outcome: str = ""
+    report_color: str = "gray"
+
+    @rx.event
+    async def report_now(self):
+        """Run the usage reporter now (every closed hour not in Stripe yet) and show how it went."""
+        api = await self._admin_api()
+        if api is None or self.reporting:
+            return
+        self.reporting = True
+        self.report_outcome = ""
+        yield
+        try:
+            run = await api.report_now()
+        except ApiError as exc:
+            self.reporting = False
+            if (refused := await self._refusal(exc)) is not None:
+                yield refused
+                return
+            self.report_color = "orange" if exc.status == 409 else "red"
+            self.report_outcome = f"Report now did not run: {exc.message}"
+            return
+        self.reporting = False
+        self.report_color = RUN_COLORS.get(run.status, "gray")
+        self.report_outcome = outcome_text(run)
+        yield AdminReportRunsState.load
 
     @rx.event
     async def load(self):

@@ -108,11 +108,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("DELETE", "/v1/admin/meters/{meter_id}"): Route(Access.ADMIN, owns="meter"),
     ("POST", "/v1/admin/meters/{meter_id}/test"): Route(Access.ADMIN, owns="meter"),
+    ("GET", "/v1/admin/meters/{meter_id}/test-event"): Route(Access.ADMIN, owns="meter"),
     ("GET", "/v1/admin/billing-provider"): Route(Access.ADMIN),
     ("PUT", "/v1/admin/billing-provider"): Route(Access.ADMIN),
     ("GET", "/v1/admin/customers"): Route(Access.ADMIN),
     ("GET", "/v1/admin/customers/{user_id}"): Route(Access.ADMIN, owns="customer"),
     ("GET", "/v1/admin/report-runs"): Route(Access.ADMIN),
+    ("POST", "/v1/admin/report-runs"): Route(Access.ADMIN, body={}),
     ("GET", "/v1/admin/reconciliation-runs"): Route(Access.ADMIN),
     ("POST", "/v1/admin/reconciliation-runs"): Route(Access.ADMIN),
 }

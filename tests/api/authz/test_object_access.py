@@ -31,6 +31,7 @@ RIGHTFUL_STATUS: dict[tuple[str, str], int] = {
     ("PATCH", "/v1/admin/meters/{meter_id}"): 200,
     ("DELETE", "/v1/admin/meters/{meter_id}"): 204,
     ("POST", "/v1/admin/meters/{meter_id}/test"): 200,
+    ("GET", "/v1/admin/meters/{meter_id}/test-event"): 200,
     ("GET", "/v1/admin/customers/{user_id}"): 200,
 }
 

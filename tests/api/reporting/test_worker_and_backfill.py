@@ -1,5 +1,7 @@
 """`portal-api worker` runs the webhook retry and hourly report jobs until SIGTERM; the API runs the report
-in-process when asked to; `portal-api backfill` reports hours outside the hourly lookback window."""
+in-process when asked to; `portal-api backfill` reports hours outside the hourly lookback window;
+`portal-api report` runs one pass of the hourly report now. (The database checks every command makes first
+are in tests/api/cli.)"""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from portal_api.cli import commands
 from portal_api.cli import main as cli
 from portal_api.cli.commands import command_services
 from portal_api.cli.signals import stoppable
@@ -102,3 +105,23 @@ def test_backfill_command_refuses_bad_dates(capsys: Any) -> None:
 
     assert exited.value.code == 2
     assert "--from/--to" in capsys.readouterr().err
+
+
+async def test_the_report_command_runs_one_pass_like_the_hourly_job(
+    world: World, settings: Settings, capsys: Any
+) -> None:
+    [customer] = await world.add_customers(1)
+    hour = world.now.replace(minute=0, second=0, microsecond=0)
+    await world.use(customer, hour, 3, minute=0)
+    world.advance_to(hour + HOUR + timedelta(minutes=1))
+
+    one_meter = await commands.report(settings, world.meters[ChargeBy.MAX], asyncio.Event(), now=world.now)
+    printed = capsys.readouterr().out
+    everyone = await commands.report(settings, None, asyncio.Event(), now=world.now)
+
+    assert one_meter == 0 and "report succeeded: 1 sent, 0 corrections, 0 failed" in printed
+    assert everyone == 0 and "report succeeded: 3 sent" in capsys.readouterr().out  # the other three modes
+    for mode in world.modes:
+        assert world.stripe_quantity(customer, mode) == 3
+    with pytest.raises(commands.UnknownMeter, match="--meter: there is no meter meter_nope"):
+        await commands.report(settings, "meter_nope", asyncio.Event(), now=world.now)

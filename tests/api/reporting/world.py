@@ -169,12 +169,16 @@ class World:
 
     # -- usage ------------------------------------------------------------------------------------------
 
-    async def use(self, customer: Customer, hour: datetime, calls: int, *, minute: int = 30) -> None:
+    async def use(
+        self, customer: Customer, hour: datetime, calls: int, *, minute: int = 30, route: str = "/v1/things"
+    ) -> None:
         """`calls` API calls by `customer` at hour:minute, ingested as they would arrive then."""
         moment = hour + timedelta(minutes=minute)
-        await self.ingest_calls([(customer, moment, calls)], now=max(self.now, moment))
+        await self.ingest_calls([(customer, moment, calls)], now=max(self.now, moment), route=route)
 
-    async def ingest_calls(self, calls: Sequence[tuple[Customer, datetime, int]], *, now: datetime) -> None:
+    async def ingest_calls(
+        self, calls: Sequence[tuple[Customer, datetime, int]], *, now: datetime, route: str = "/v1/things"
+    ) -> None:
         raw = []
         for customer, moment, count in calls:
             for _ in range(count):
@@ -182,7 +186,7 @@ class World:
                     {
                         "id": uuid.uuid4().hex,
                         "user_id": customer.user_id,
-                        "route": "/v1/things",
+                        "route": route,
                         "method": "GET",
                         "status": 200,
                         "timestamp": moment.isoformat(),
